@@ -1,0 +1,140 @@
+"""Shared test fixtures.
+
+Every test run creates its own fresh PostgreSQL database (dropped at the end) and its own SQLite
+file. Database-backed tests take the ``db_url`` fixture, which runs them once per database.
+PostgreSQL must be reachable (``LIENTHONG_TEST_PG``, default postgresql://postgres@127.0.0.1:5432);
+NATS tests use ``LIENTHONG_TEST_NATS`` (default nats://127.0.0.1:4222). Unreachable servers fail the
+run with a clear message rather than skipping silently.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import uuid
+from urllib.parse import urlparse
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+PG_BASE = os.environ.get("LIENTHONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+NATS_URL = os.environ.get("LIENTHONG_TEST_NATS", "nats://127.0.0.1:4222")
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    p = urlparse(url)
+    try:
+        with socket.create_connection((p.hostname or "127.0.0.1", p.port or default_port), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A fresh, migrated PostgreSQL database for this test run."""
+    if not _reachable(PG_BASE, 5432):
+        pytest.fail(f"PostgreSQL is not reachable at {PG_BASE} (set LIENTHONG_TEST_PG)", pytrace=False)
+    name = f"lienthong_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin_url = PG_BASE.rstrip("/") + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_BASE.rstrip("/") + "/" + name
+    from lienthong import migrate
+
+    migrate.upgrade(url)
+    yield url
+    from lienthong.db import dispose_engines
+
+    dispose_engines()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory):
+    path = tmp_path_factory.mktemp("db") / "lienthong.sqlite3"
+    url = f"sqlite:///{path}"
+    from lienthong import migrate
+
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def nats_url():
+    if not _reachable(NATS_URL, 4222):
+        pytest.fail(f"NATS is not reachable at {NATS_URL} (set LIENTHONG_TEST_NATS)", pytrace=False)
+    return NATS_URL
+
+
+def _clean(url: str) -> None:
+    from lienthong.db import get_engine
+    from lienthong.models import metadata
+
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, monkeypatch, tmp_path):
+    """Runs the test on both databases, with this process configured to use it.
+
+    Tables are emptied after each test.
+    """
+    url = request.getfixturevalue("sqlite_database" if request.param == "sqlite" else "pg_database")
+    configure(monkeypatch, tmp_path, url)
+    yield url
+    _clean(url)
+
+
+@pytest.fixture
+def pg_url(request, monkeypatch, tmp_path):
+    """PostgreSQL only (bulk paths, concurrency)."""
+    url = request.getfixturevalue("pg_database")
+    configure(monkeypatch, tmp_path, url)
+    yield url
+    _clean(url)
+
+
+def configure(monkeypatch, tmp_path, url: str) -> None:
+    from lienthong.config import reset_settings_cache
+    from lienthong.identity.keys import secret_key
+
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", url)
+    monkeypatch.setenv("LIENTHONG_SECRET_KEY", "test-secret-" + uuid.uuid4().hex)
+    monkeypatch.setenv("LIENTHONG_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("LIENTHONG_BASE_URL", "http://testserver")
+    monkeypatch.delenv("LIENTHONG_OIDC_ISSUER", raising=False)
+    monkeypatch.delenv("LIENTHONG_NATS_URL", raising=False)
+    reset_settings_cache()
+    secret_key.cache_clear()
+
+
+@pytest.fixture
+def client(db_url):
+    from fastapi.testclient import TestClient
+
+    from lienthong.app import create_app
+
+    with TestClient(create_app(), base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def bearer():
+    """``bearer(principal)`` -> headers with a platform access token for that principal."""
+    from lienthong.identity.tokens import issue_access_token
+
+    def make(principal):
+        return {"Authorization": f"Bearer {issue_access_token(principal)}"}
+
+    return make

@@ -1,0 +1,52 @@
+"""The FastAPI application: every context's routes, the web shell and the dev IdP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from lienthong import __version__
+from lienthong.config import get_settings
+from lienthong.errors import install_error_handlers
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="lienthong",
+        version=__version__,
+        description=(
+            "Citizen data exchange platform (Project 06). Every endpoint needs a Bearer token: "
+            "citizens and staff get one by logging in (OpenID Connect), service clients by the "
+            "OAuth2 client-credentials grant at /oauth/token."
+        ),
+    )
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict:
+        return {"status": "ok", "version": __version__}
+
+    from lienthong.audit.routes import router as audit_router
+    from lienthong.facilities.routes import router as facilities_router
+    from lienthong.geo.routes import router as geo_router
+    from lienthong.identity.routes import router as identity_router
+    from lienthong.population.routes import router as population_router
+    from lienthong.web.routes import router as web_router
+
+    app.include_router(geo_router)
+    app.include_router(population_router)
+    app.include_router(facilities_router)
+    app.include_router(audit_router)
+    app.include_router(identity_router)
+    if settings.dev_idp_enabled and not settings.oidc_issuer:
+        from lienthong.identity.dev_idp import router as dev_idp_router
+
+        app.include_router(dev_idp_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,1 @@
+"""Append-only, hash-chained audit log of every read or write of personal data."""

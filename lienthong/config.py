@@ -1,0 +1,60 @@
+"""Configuration from the environment (prefix ``LIENTHONG_``), via pydantic-settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIENTHONG_", env_file=".env", extra="ignore")
+
+    # Storage. The embedded default is a SQLite file; production uses PostgreSQL
+    # (postgresql+psycopg://user@host/db).
+    database_url: str = "sqlite:///var/lienthong.sqlite3"
+    # Directory for keys and other local state of the embedded mode.
+    state_dir: Path = Path("var")
+
+    # Public base URL of this server (used in OIDC redirect URIs and links).
+    base_url: str = "http://127.0.0.1:8000"
+
+    # Citizen login (OpenID Connect, authorization code + PKCE). Empty issuer = the built-in
+    # development IdP served by this process under /dev-idp.
+    oidc_issuer: str = ""
+    oidc_client_id: str = "lienthong-web"
+    oidc_client_secret: str = ""
+    dev_idp_enabled: bool = True
+
+    # Secret used to sign session cookies and the platform's own access tokens (HS256). In the
+    # embedded mode a random one is generated into state_dir on first use.
+    secret_key: str = ""
+    access_token_ttl_s: int = 3600
+    session_ttl_s: int = 8 * 3600
+
+    # Events: when set, the outbox relay publishes to this NATS JetStream server.
+    nats_url: str = ""
+    nats_stream: str = "LIENTHONG"
+
+    # Demo data.
+    demo_citizens: int = Field(default=2000, ge=0)
+    demo_province_code: int = 1  # current (34-unit) province code of the synthetic demo province
+
+    # Country codes accepted in the PPP part of personal IDs for births registered abroad
+    # (the 63-province table is fixed; abroad codes are not published: configurable [?]).
+    abroad_id_prefixes: list[str] = []
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

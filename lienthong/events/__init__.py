@@ -1,0 +1,1 @@
+"""Domain events: transactional outbox, in-process message bus, relay to NATS JetStream."""

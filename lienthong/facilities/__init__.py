@@ -1,0 +1,1 @@
+"""Registry of health facilities (CSKCB) and public agencies."""

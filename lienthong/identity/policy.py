@@ -1,0 +1,186 @@
+"""The authorization policy: one table of rules, used by every route.
+
+A route declares its action with ``Depends(requires("population.read"))``; that checks the caller
+may perform the action at all (kind, scope, assurance level) and returns the :class:`Principal`.
+Where the decision depends on the record (whose data, which province, which facility), the
+route's service call passes a :class:`Target` to :func:`authorize`.
+
+Routes outside this policy are listed in :data:`PUBLIC_PATHS`; a test walks the app and fails on
+any other route without a ``requires`` dependency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request, status
+
+from lienthong.identity.principal import Principal
+from lienthong.identity.tokens import InvalidToken, verify_access_token
+
+SESSION_COOKIE = "lt_session"
+
+PEOPLE = ("citizen", "officer", "admin")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may perform an action.
+
+    * ``kinds``: principal kinds allowed at all;
+    * ``scope``: for machine clients (facility, agency), the OAuth2 scope they must hold;
+    * ``own_only``: kinds limited to records about themselves (their personal ID);
+    * ``province_only``: kinds limited to records in their own province;
+    * ``facility_only``: kinds limited to their own facility's records;
+    * ``min_assurance``: least VNeID level for people (2 = in-person verified).
+    """
+
+    kinds: frozenset[str]
+    scope: str | None = None
+    own_only: frozenset[str] = frozenset({"citizen"})
+    province_only: frozenset[str] = frozenset({"officer", "agency"})
+    facility_only: frozenset[str] = frozenset({"facility"})
+    min_assurance: int = 1
+    description: str = ""
+
+
+def _r(*kinds: str, **kw) -> Rule:
+    return Rule(kinds=frozenset(kinds), **kw)
+
+
+RULES: dict[str, Rule] = {
+    # Population registry
+    "population.read": _r("citizen", "officer", "admin", "agency", scope="population.read",
+                          description="read a citizen's registry record"),
+    "population.search": _r("officer", "admin", "agency", scope="population.read",
+                            description="search the registry"),
+    "population.write": _r("officer", "admin", "agency", scope="population.write",
+                           description="register or change a citizen's data"),
+    # Facilities and agencies
+    "directory.read": _r(*PEOPLE, "facility", "agency", scope="directory.read", own_only=frozenset(),
+                         province_only=frozenset(), facility_only=frozenset(),
+                         description="read the facility and agency registry"),
+    "directory.write": _r("admin", description="manage facilities and agencies"),
+    # Service clients and staff
+    "identity.manage": _r("admin", description="manage service clients and staff accounts"),
+    # Audit log
+    "audit.read": _r("citizen", "admin", description="read audit entries (citizens: about themselves)"),
+    "audit.verify": _r("admin", description="verify the audit hash chain"),
+    # Events
+    "events.read": _r("admin", description="inspect the event outbox"),
+}
+
+
+class PolicyError(HTTPException):
+    pass
+
+
+def unauthenticated(detail: str = "cần đăng nhập") -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def forbidden(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, detail=detail)
+
+
+def principal_from_request(request: Request) -> Principal | None:
+    """The caller, from a Bearer token or the web session cookie; None when anonymous."""
+    header = request.headers.get("authorization", "")
+    token = None
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value:
+            raise unauthenticated("chỉ chấp nhận Authorization: Bearer <token>")
+        token = value.strip()
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return verify_access_token(token)
+    except InvalidToken as exc:
+        raise unauthenticated(str(exc)) from None
+
+
+def check_action(principal: Principal, action: str) -> Rule:
+    rule = RULES.get(action)
+    if rule is None:  # a programming error, caught by tests
+        raise RuntimeError(f"unknown action {action!r}")
+    if principal.kind not in rule.kinds:
+        raise forbidden(f"vai trò '{principal.kind}' không được phép: {action}")
+    if principal.kind in ("facility", "agency"):
+        if rule.scope and rule.scope not in principal.scopes:
+            raise forbidden(f"thiếu phạm vi (scope) '{rule.scope}'")
+    elif principal.is_person and principal.assurance_level < rule.min_assurance:
+        raise forbidden(f"cần tài khoản định danh điện tử mức {rule.min_assurance}")
+    return rule
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a request touches, for record-level decisions."""
+
+    personal_id: str | None = None
+    province_code: int | None = None
+    facility_code: str | None = None
+
+
+def authorize(principal: Principal, action: str, target: Target | None = None) -> None:
+    """Raise 403 unless ``principal`` may perform ``action`` on ``target``."""
+    rule = check_action(principal, action)
+    if target is None:
+        return
+    if principal.kind in rule.own_only and target.personal_id != principal.personal_id:
+        raise forbidden("chỉ được truy cập dữ liệu của chính mình")
+    if principal.kind in rule.province_only:
+        if principal.province_code is None or target.province_code != principal.province_code:
+            raise forbidden("dữ liệu thuộc tỉnh/thành phố khác")
+    if principal.kind in rule.facility_only and target.facility_code is not None:
+        if target.facility_code != principal.facility_code:
+            raise forbidden("dữ liệu thuộc cơ sở khám chữa bệnh khác")
+
+
+def requires(action: str):
+    """FastAPI dependency: the authenticated caller, allowed to perform ``action``."""
+    if action not in RULES:
+        raise RuntimeError(f"unknown action {action!r}")
+
+    def dependency(request: Request) -> Principal:
+        principal = principal_from_request(request)
+        if principal is None:
+            raise unauthenticated()
+        check_action(principal, action)
+        request.state.principal = principal
+        return principal
+
+    dependency.__lienthong_action__ = action  # type: ignore[attr-defined]
+    dependency.__name__ = f"requires_{action.replace('.', '_')}"
+    return dependency
+
+
+def optional_principal(request: Request) -> Principal | None:
+    """For public web pages that change with login (home page): the caller or None."""
+    try:
+        return principal_from_request(request)
+    except HTTPException:
+        return None
+
+
+optional_principal.__lienthong_public__ = True  # type: ignore[attr-defined]
+
+# Paths that are deliberately public (prefix match). Everything else must use ``requires``.
+PUBLIC_PATHS: tuple[str, ...] = (
+    "/healthz",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/static",
+    "/dev-idp",
+    "/.well-known",
+    "/auth/",
+    "/oauth/token",
+    "/api/v1/geo",  # administrative units are public reference data
+)
+
+# Public web pages (exact paths) that render for anonymous visitors.
+PUBLIC_PAGES: tuple[str, ...] = ("/", "/dang-nhap")
