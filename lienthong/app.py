@@ -32,21 +32,24 @@ def create_app() -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     from lienthong.audit.routes import router as audit_router
+    from lienthong.events.routes import router as events_router
     from lienthong.facilities.routes import router as facilities_router
     from lienthong.geo.routes import router as geo_router
     from lienthong.identity.routes import router as identity_router
     from lienthong.population.routes import router as population_router
-    from lienthong.web.routes import router as web_router
+    from lienthong.web.routes import install_web_handlers, router as web_router
 
     app.include_router(geo_router)
     app.include_router(population_router)
     app.include_router(facilities_router)
     app.include_router(audit_router)
+    app.include_router(events_router)
     app.include_router(identity_router)
     if settings.dev_idp_enabled and not settings.oidc_issuer:
         from lienthong.identity.dev_idp import router as dev_idp_router
 
         app.include_router(dev_idp_router)
     app.include_router(web_router)
+    install_web_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from lienthong.facilities.rules import InvalidFacilityCode
 from lienthong.geo.units import UnknownUnit
 from lienthong.population.ids import InvalidPersonalId
 
@@ -46,6 +47,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidPersonalId)
     async def _pid(_request: Request, exc: InvalidPersonalId):
         return JSONResponse(_body("invalid_personal_id", str(exc), "personal_id"), status_code=422)
+
+    @app.exception_handler(InvalidFacilityCode)
+    async def _facility(_request: Request, exc: InvalidFacilityCode):
+        return JSONResponse(_body("invalid_facility_code", str(exc), "code"), status_code=422)
 
     @app.exception_handler(UnknownUnit)
     async def _unit(_request: Request, exc: UnknownUnit):

@@ -48,7 +48,7 @@ def parse_personal_id(text: str, abroad_prefixes: frozenset[str] | set[str] = fr
     if not _ID_RE.match(number):
         raise InvalidPersonalId(
             f"số định danh cá nhân phải gồm đúng 12 chữ số (nhận được {len(number)} ký tự)"
-            if number.isdigit() else "số định danh cá nhân chỉ được chứa chữ số"
+            if number.isdigit() or not number else "số định danh cá nhân chỉ được chứa chữ số"
         )
     place = number[:3]
     if place in OLD_PROVINCES:

@@ -1,0 +1,264 @@
+"""Command line: ``lienthong --help``."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="lienthong: citizen data exchange platform (Project 06).", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Domain event outbox.", no_args_is_help=True)
+client_app = typer.Typer(help="Service clients (facilities, agencies).", no_args_is_help=True)
+staff_app = typer.Typer(help="Officer and administrator accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(client_app, name="client")
+app.add_typer(staff_app, name="staff")
+
+console = Console()
+
+
+def _use_database(database_url: Optional[str]) -> str:
+    from lienthong.config import get_settings, reset_settings_cache
+
+    if database_url:
+        os.environ["LIENTHONG_DATABASE_URL"] = database_url
+        reset_settings_cache()
+    return get_settings().database_url
+
+
+DbOption = typer.Option(None, "--database-url", envvar="LIENTHONG_DATABASE_URL", help="Database URL (default: embedded SQLite)")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head", database_url: Optional[str] = DbOption) -> None:
+    """Apply migrations up to REVISION (default head)."""
+    from lienthong import migrate
+
+    url = _use_database(database_url)
+    migrate.upgrade(url, revision)
+    console.print(f"[green]Schema at {migrate.current_revision(url)}[/] ({url.split('@')[-1]})")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(..., help="target revision, e.g. base"),
+                 database_url: Optional[str] = DbOption) -> None:
+    from lienthong import migrate
+
+    url = _use_database(database_url)
+    migrate.downgrade(url, revision)
+    console.print(f"Schema at {migrate.current_revision(url)}")
+
+
+@db_app.command("current")
+def db_current(database_url: Optional[str] = DbOption) -> None:
+    from lienthong import migrate
+
+    console.print(migrate.current_revision(_use_database(database_url)) or "(empty)")
+
+
+def _run_seed(url: str, citizens: int, province: int, seed: int):
+    from lienthong.demo.seed import seed_database
+
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        result = seed_database(url, citizens=citizens, province_code=province, seed=seed, progress=report)
+    return result
+
+
+def _print_seed_report(result) -> None:
+    table = Table(title="Seeded")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in result.counts.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+    console.print(f"{result.elapsed_s:.1f} s")
+    demo = getattr(result, "demo_accounts", None)
+    if demo:
+        console.print("[bold]Demo accounts[/]")
+        for key, value in (demo.items() if isinstance(demo, dict) else vars(demo).items()):
+            console.print(f"  {key}: {value}")
+
+
+@app.command()
+def seed(citizens: int = typer.Option(10_000, "--citizens", "-n", min=1, help="how many citizens"),
+         province: int = typer.Option(1, help="current (34-unit) province code of the synthetic province"),
+         random_seed: int = typer.Option(2026, "--seed", help="random seed (same seed, same data)"),
+         database_url: Optional[str] = DbOption) -> None:
+    """Build a synthetic province: citizens, families, addresses, facilities, agencies, demo accounts."""
+    from lienthong import migrate
+    from lienthong.geo import units
+
+    units.province(province)
+    url = _use_database(database_url)
+    migrate.upgrade(url)
+    _print_seed_report(_run_seed(url, citizens, province, random_seed))
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, database_url: Optional[str] = DbOption) -> None:
+    """Run the API and web server (applies pending migrations first)."""
+    import uvicorn
+
+    from lienthong import migrate
+
+    url = _use_database(database_url)
+    os.environ.setdefault("LIENTHONG_BASE_URL", f"http://{host}:{port}")
+    from lienthong.config import reset_settings_cache
+
+    reset_settings_cache()
+    migrate.upgrade(url)
+    uvicorn.run("lienthong.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000,
+         citizens: int = typer.Option(None, "--citizens", help="size of the demo province (default LIENTHONG_DEMO_CITIZENS)"),
+         database_url: Optional[str] = DbOption) -> None:
+    """Run the server on the embedded database with a synthetic demo province (seeded on first start)."""
+    from sqlalchemy import func, select
+
+    from lienthong import migrate
+    from lienthong.config import get_settings
+    from lienthong.db import session_factory
+    from lienthong.population.models import Citizen
+
+    url = _use_database(database_url)
+    migrate.upgrade(url)
+    with session_factory(url)() as session:
+        existing = session.scalar(select(func.count()).select_from(Citizen)) or 0
+    settings = get_settings()
+    if existing == 0:
+        console.print("[bold]Seeding the demo province…[/]")
+        _print_seed_report(_run_seed(url, citizens or settings.demo_citizens, settings.demo_province_code, 2026))
+    else:
+        console.print(f"Demo database already has {existing:,} citizens ({url}).")
+    console.print(f"[bold green]Open http://{host}:{port}/[/] — log in with any seeded personal ID "
+                  "(see `lienthong staff list` for officer/admin IDs); API docs at /docs")
+    serve(host=host, port=port, workers=1, database_url=url)
+
+
+@app.command("check-id")
+def check_id(personal_id: str) -> None:
+    """Validate a personal ID number and show what it encodes."""
+    from lienthong.population.ids import InvalidPersonalId, parse_personal_id
+
+    try:
+        info = parse_personal_id(personal_id)
+    except InvalidPersonalId as exc:
+        console.print(f"[red]Không hợp lệ:[/] {exc}")
+        raise typer.Exit(2)
+    console.print(f"Nơi đăng ký khai sinh: {info.place_code} {info.place_name or ''}; "
+                  f"giới tính: {'nam' if info.sex == 'M' else 'nữ'}; năm sinh: {info.birth_year_candidates()}")
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: Optional[str] = DbOption) -> None:
+    """Recompute the audit hash chain; exit 1 if it was tampered with."""
+    from sqlalchemy import func, select
+
+    from lienthong.audit import service
+    from lienthong.audit.models import AuditEntry
+    from lienthong.db import session_factory
+
+    url = _use_database(database_url)
+    with session_factory(url)() as session:
+        total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+        with _progress() as progress:
+            task = progress.add_task("verifying", total=total)
+            result = service.verify(session, progress=lambda n: progress.update(task, completed=n))
+            progress.update(task, completed=result.entries)
+    if result.ok:
+        console.print(f"[green]OK[/]: {result.entries:,} entries, chain intact")
+    else:
+        console.print(f"[red]TAMPERED[/] at entry {result.first_bad_seq}: {result.problem} "
+                      f"({result.entries:,} entries verified before it)")
+        raise typer.Exit(1)
+
+
+@outbox_app.command("relay")
+def outbox_relay(once: bool = typer.Option(False, help="one pass then exit"),
+                 nats_url: Optional[str] = typer.Option(None, envvar="LIENTHONG_NATS_URL"),
+                 database_url: Optional[str] = DbOption) -> None:
+    """Deliver outbox events to in-process handlers and NATS JetStream (when configured)."""
+    from lienthong.events import relay
+
+    url = _use_database(database_url)
+    if once:
+        console.print(f"delivered {relay.relay_once(url, nats_url=nats_url or None)} events")
+    else:
+        console.print("relaying (Ctrl-C to stop)")
+        try:
+            relay.run_relay(url, nats_url=nats_url or None)
+        except KeyboardInterrupt:
+            pass
+
+
+@client_app.command("create")
+def client_create(client_id: str, name: str, kind: str = typer.Option(..., help="facility or agency"),
+                  facility: Optional[str] = None, agency: Optional[str] = None,
+                  scopes: str = typer.Option(..., help="space-separated scopes"),
+                  database_url: Optional[str] = DbOption) -> None:
+    """Register a service client and print its secret (shown once)."""
+    from lienthong.db import unit_of_work
+    from lienthong.identity.service import create_service_client
+
+    url = _use_database(database_url)
+    with unit_of_work(url) as session:
+        client, secret = create_service_client(session, client_id=client_id, name=name, kind=kind,
+                                               facility_code=facility, agency_code=agency, scopes=scopes.split())
+    console.print(f"client_id: {client.client_id}\nclient_secret: {secret}")
+
+
+@staff_app.command("create")
+def staff_create(personal_id: str, role: str = typer.Option(..., help="officer or admin"),
+                 province: Optional[int] = None, agency: Optional[str] = None,
+                 database_url: Optional[str] = DbOption) -> None:
+    """Give a citizen an officer or administrator role."""
+    from lienthong.db import unit_of_work
+    from lienthong.identity.service import create_staff_account
+
+    url = _use_database(database_url)
+    with unit_of_work(url) as session:
+        create_staff_account(session, personal_id=personal_id, role=role, province_code=province, agency_code=agency)
+    console.print("created")
+
+
+@staff_app.command("list")
+def staff_list(database_url: Optional[str] = DbOption) -> None:
+    from sqlalchemy import select
+
+    from lienthong.db import session_factory
+    from lienthong.identity.models import StaffAccount
+    from lienthong.population.models import Citizen
+
+    url = _use_database(database_url)
+    table = Table("personal ID", "name", "role", "province", "agency")
+    with session_factory(url)() as session:
+        for staff, name in session.execute(select(StaffAccount, Citizen.full_name).outerjoin(
+                Citizen, Citizen.personal_id == StaffAccount.personal_id)):
+            table.add_row(staff.personal_id, name or "", staff.role, str(staff.province_code or ""), staff.agency_code or "")
+    console.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""Web shell: server-rendered pages (Jinja2 + HTMX), Vietnamese UI."""
