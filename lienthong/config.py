@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # Events: when set, the outbox relay publishes to this NATS JetStream server.
     nats_url: str = ""
     nats_stream: str = "LIENTHONG"
+    # Subjects are <prefix>.<topic>; JetStream forbids two streams sharing subjects.
+    nats_subject_prefix: str = "lienthong"
 
     # Demo data.
     demo_citizens: int = Field(default=2000, ge=0)

@@ -3,6 +3,7 @@
 from lienthong.audit import models as _audit  # noqa: F401
 from lienthong.events import models as _events  # noqa: F401
 from lienthong.facilities import models as _facilities  # noqa: F401
+from lienthong.health import models as _health  # noqa: F401
 from lienthong.identity import models as _identity  # noqa: F401
 from lienthong.population import models as _population  # noqa: F401
 from lienthong.db import Base

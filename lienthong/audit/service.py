@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lienthong.audit.models import AuditEntry, AuditHead
@@ -46,16 +46,24 @@ def entry_hash(prev_hash: str, *, seq: int, at: datetime, actor_type: str, actor
 
 
 def _lock_head(session: Session) -> AuditHead:
-    stmt = select(AuditHead).where(AuditHead.id == 1)
-    if session.get_bind().dialect.name == "postgresql":
+    """The head row, locked for this transaction (created on first use, race-free)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        # Take the database write lock *before* reading the head: a plain SELECT runs outside a
+        # transaction in pysqlite, so two writers could otherwise read the same head and collide.
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq)
+                        .execution_options(synchronize_session=False))
+    stmt = select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
+    if dialect == "postgresql":
         stmt = stmt.with_for_update()
     head = session.scalars(stmt).first()
     if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-        session.flush()
-        if session.get_bind().dialect.name == "postgresql":
-            head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing())
+        head = session.scalars(stmt).one()
     return head
 
 
@@ -92,6 +100,10 @@ class VerifyResult:
     entries: int
     first_bad_seq: int | None = None
     problem: str = ""
+    # The last verified hash: keep it outside the database (with ``entries``) as a checkpoint and
+    # pass it back to :func:`verify` later; only that detects a rewrite of the chain's tail by
+    # someone able to recompute the hashes and the head row.
+    head_hash: str = GENESIS
 
 
 def iter_entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
@@ -107,33 +119,47 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
         session.expunge_all()
 
 
-def verify(session: Session, progress=None) -> VerifyResult:
-    """Recompute the whole chain. ``progress(n)`` is called every 1,000 entries if given."""
+def verify(session: Session, progress=None, *, checkpoint: tuple[int, str] | None = None) -> VerifyResult:
+    """Recompute the whole chain. ``progress(n)`` is called every 1,000 entries if given.
+
+    ``checkpoint=(seq, hash)``, from an earlier result kept elsewhere, must still be in the chain.
+    """
     prev = GENESIS
     expected_seq = 1
     count = 0
     for e in iter_entries(session):
         if e.seq != expected_seq:
-            return VerifyResult(False, count, expected_seq, f"thiếu bản ghi số {expected_seq}")
+            return VerifyResult(False, count, expected_seq, f"thiếu bản ghi số {expected_seq}", prev)
         if e.prev_hash != prev:
-            return VerifyResult(False, count, e.seq, "liên kết băm với bản ghi trước bị sai")
+            return VerifyResult(False, count, e.seq, "liên kết băm với bản ghi trước bị sai", prev)
         digest = entry_hash(
             prev, seq=e.seq, at=e.at, actor_type=e.actor_type, actor_id=e.actor_id, action=e.action,
             resource=e.resource, resource_id=e.resource_id, subject_id=e.subject_id,
             purpose=e.purpose, detail=e.detail,
         )
         if digest != e.hash:
-            return VerifyResult(False, count, e.seq, "nội dung bản ghi đã bị sửa")
+            return VerifyResult(False, count, e.seq, "nội dung bản ghi đã bị sửa", prev)
+        if checkpoint is not None and e.seq == checkpoint[0] and e.hash != checkpoint[1]:
+            return VerifyResult(False, count, e.seq, "bản ghi khác với mốc kiểm tra đã lưu", prev)
         prev = e.hash
         expected_seq += 1
         count += 1
         if progress and count % 1000 == 0:
             progress(count)
-    head = session.get(AuditHead, 1)
+    head = session.get(AuditHead, 1, populate_existing=True)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    if head_seq != count or head_hash != prev:
-        return VerifyResult(False, count, count + 1, f"bản ghi cuối không khớp đầu chuỗi (head seq {head_seq})")
-    return VerifyResult(True, count)
+    if head_seq > count:
+        return VerifyResult(False, count, count + 1,
+                            f"thiếu các bản ghi cuối: đầu chuỗi ghi số {head_seq}, chỉ còn {count}", prev)
+    if head_seq < count:
+        return VerifyResult(False, count, head_seq + 1,
+                            f"có bản ghi sau đầu chuỗi (số {head_seq}): bị chèn thêm", prev)
+    if head_hash != prev:
+        return VerifyResult(False, count, max(count, 1), "bản ghi cuối không khớp đầu chuỗi", prev)
+    if checkpoint is not None and checkpoint[0] > count:
+        return VerifyResult(False, count, count + 1,
+                            f"nhật ký ngắn hơn mốc kiểm tra đã lưu (số {checkpoint[0]})", prev)
+    return VerifyResult(True, count, head_hash=prev)
 
 
 def entries_about(session: Session, personal_id: str, limit: int = 100, before_seq: int | None = None) -> list[AuditEntry]:

@@ -25,3 +25,23 @@ class OutboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (Index("ix_outbox_unpublished", "published_at", "seq"),)
+
+
+class OutboxDelivery(Base):
+    """Delivery state of one event to one destination: an in-process handler
+    (``handler:<module.qualname>``) or the JetStream stream (``nats:<stream>``).
+
+    A handler's row is written in the handler's own transaction, so a handler's effect happens
+    once per event even when the event is retried for another destination. Failed deliveries keep
+    ``attempts``, ``last_error`` and ``next_attempt_at`` (exponential backoff). No foreign key to
+    ``outbox``: the relay holds row locks on ``outbox`` while handlers write here.
+    """
+
+    __tablename__ = "outbox_deliveries"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    target: Mapped[str] = mapped_column(String(200), primary_key=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

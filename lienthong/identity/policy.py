@@ -66,6 +66,18 @@ RULES: dict[str, Rule] = {
     # Audit log
     "audit.read": _r("citizen", "admin", description="read audit entries (citizens: about themselves)"),
     "audit.verify": _r("admin", description="verify the audit hash chain"),
+    # Health gateway and health book
+    "health.submit": _r("facility", scope="health.submit",
+                        description="submit visit data (XML 130/4750, FHIR) for one's own facility"),
+    "health.receipts": _r("facility", "admin", scope="health.submit", description="read submission receipts"),
+    "health.book.read": _r("citizen", description="a citizen reads their own health book"),
+    "health.share.manage": _r("citizen", description="create or revoke consent shares of one's health book"),
+    "health.shared.read": _r("facility", scope="health.read",
+                             description="read a consenting citizen's intake summary / lab results"),
+    "health.emergency": _r("facility", scope="health.emergency",
+                           description="emergency access without consent (flagged, audited)"),
+    "health.referral.decide": _r("facility", scope="health.submit",
+                                 description="accept or reject a referral addressed to one's facility"),
     # Events
     "events.read": _r("admin", description="inspect the event outbox"),
 }

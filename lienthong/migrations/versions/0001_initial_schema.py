@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 09:05:16.465092
+Create Date: 2026-11-24
 """
 from typing import Sequence, Union
 
@@ -108,6 +108,88 @@ def upgrade() -> None:
     with op.batch_alter_table('facilities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_facilities_province_code'), ['province_code'], unique=False)
 
+    op.create_table('health_profiles',
+    sa.Column('personal_id', sa.String(length=12), nullable=False),
+    sa.Column('blood_group', sa.String(length=4), nullable=True),
+    sa.Column('height_cm', sa.Numeric(precision=6, scale=1), nullable=True),
+    sa.Column('weight_kg', sa.Numeric(precision=6, scale=2), nullable=True),
+    sa.Column('chronic_conditions', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('allergies', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('personal_id', name=op.f('pk_health_profiles'))
+    )
+    op.create_table('health_shares',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=True),
+    sa.Column('personal_id', sa.String(length=12), nullable=False),
+    sa.Column('facility_code', sa.String(length=5), nullable=True),
+    sa.Column('scopes', sa.String(length=255), nullable=False),
+    sa.Column('purpose', sa.String(length=255), nullable=False),
+    sa.Column('emergency', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_shares')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_health_shares_token_hash'))
+    )
+    with op.batch_alter_table('health_shares', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_health_shares_personal_id'), ['personal_id'], unique=False)
+
+    op.create_table('health_visits',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('facility_code', sa.String(length=5), nullable=False),
+    sa.Column('ma_lk', sa.String(length=100), nullable=False),
+    sa.Column('personal_id', sa.String(length=12), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('source', sa.String(length=8), nullable=False),
+    sa.Column('batch_id', sa.String(length=36), nullable=True),
+    sa.Column('patient_name', sa.String(length=255), nullable=False),
+    sa.Column('birth_date', sa.Date(), nullable=True),
+    sa.Column('sex', sa.String(length=1), nullable=True),
+    sa.Column('insurance_card', sa.String(length=50), nullable=True),
+    sa.Column('visit_type', sa.String(length=2), nullable=True),
+    sa.Column('admitted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('discharged_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('main_icd', sa.String(length=10), nullable=True),
+    sa.Column('diagnosis_text', sa.Text(), nullable=True),
+    sa.Column('outcome', sa.String(length=2), nullable=True),
+    sa.Column('discharge_type', sa.String(length=2), nullable=True),
+    sa.Column('blood_group', sa.String(length=4), nullable=True),
+    sa.Column('weight_kg', sa.Numeric(precision=6, scale=2), nullable=True),
+    sa.Column('height_cm', sa.Numeric(precision=6, scale=1), nullable=True),
+    sa.Column('record', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_visits')),
+    sa.UniqueConstraint('facility_code', 'ma_lk', name='uq_health_visits_facility_malk')
+    )
+    with op.batch_alter_table('health_visits', schema=None) as batch_op:
+        batch_op.create_index('ix_health_visits_person_time', ['personal_id', 'admitted_at'], unique=False)
+
+    op.create_table('ingest_batches',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('facility_code', sa.String(length=5), nullable=False),
+    sa.Column('client_id', sa.String(length=64), nullable=False),
+    sa.Column('source', sa.String(length=8), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=True),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('dossiers', sa.Integer(), nullable=False),
+    sa.Column('accepted', sa.Integer(), nullable=False),
+    sa.Column('rejected', sa.Integer(), nullable=False),
+    sa.Column('unchanged', sa.Integer(), nullable=False),
+    sa.Column('updated', sa.Integer(), nullable=False),
+    sa.Column('resources', sa.Integer(), nullable=False),
+    sa.Column('errors', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('error_count', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ingest_batches'))
+    )
+    with op.batch_alter_table('ingest_batches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ingest_batches_facility_code'), ['facility_code'], unique=False)
+
     op.create_table('outbox',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('event_id', sa.String(length=36), nullable=False),
@@ -123,6 +205,15 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_unpublished', ['published_at', 'seq'], unique=False)
 
+    op.create_table('outbox_deliveries',
+    sa.Column('event_id', sa.String(length=36), nullable=False),
+    sa.Column('target', sa.String(length=200), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('event_id', 'target', name=op.f('pk_outbox_deliveries'))
+    )
     op.create_table('family_links',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('personal_id', sa.String(length=12), nullable=False),
@@ -138,6 +229,128 @@ def upgrade() -> None:
     with op.batch_alter_table('family_links', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_family_links_personal_id'), ['personal_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_family_links_relative_id'), ['relative_id'], unique=False)
+
+    op.create_table('health_appointments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('visit_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('personal_id', sa.String(length=12), nullable=True),
+    sa.Column('number', sa.String(length=50), nullable=False),
+    sa.Column('facility_code', sa.String(length=5), nullable=False),
+    sa.Column('appointment_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('diagnosis', sa.Text(), nullable=True),
+    sa.Column('reminded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['visit_id'], ['health_visits.id'], name=op.f('fk_health_appointments_visit_id_health_visits'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_appointments'))
+    )
+    with op.batch_alter_table('health_appointments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_health_appointments_appointment_at'), ['appointment_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_health_appointments_personal_id'), ['personal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_health_appointments_visit_id'), ['visit_id'], unique=False)
+
+    op.create_table('health_certificates',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('visit_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('personal_id', sa.String(length=12), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('facility_code', sa.String(length=5), nullable=False),
+    sa.Column('number', sa.String(length=200), nullable=True),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('valid_until', sa.Date(), nullable=True),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.ForeignKeyConstraint(['visit_id'], ['health_visits.id'], name=op.f('fk_health_certificates_visit_id_health_visits'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_certificates'))
+    )
+    with op.batch_alter_table('health_certificates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_health_certificates_personal_id'), ['personal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_health_certificates_visit_id'), ['visit_id'], unique=False)
+
+    op.create_table('health_diagnoses',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('visit_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('personal_id', sa.String(length=12), nullable=True),
+    sa.Column('icd10', sa.String(length=10), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=True),
+    sa.Column('is_primary', sa.Boolean(), nullable=False),
+    sa.Column('diagnosed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['visit_id'], ['health_visits.id'], name=op.f('fk_health_diagnoses_visit_id_health_visits'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_diagnoses'))
+    )
+    with op.batch_alter_table('health_diagnoses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_health_diagnoses_personal_id'), ['personal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_health_diagnoses_visit_id'), ['visit_id'], unique=False)
+
+    op.create_table('health_lab_results',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('visit_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('personal_id', sa.String(length=12), nullable=True),
+    sa.Column('service_code', sa.String(length=50), nullable=False),
+    sa.Column('indicator_code', sa.String(length=50), nullable=True),
+    sa.Column('name', sa.String(length=255), nullable=True),
+    sa.Column('value', sa.String(length=100), nullable=True),
+    sa.Column('unit', sa.String(length=50), nullable=True),
+    sa.Column('conclusion', sa.Text(), nullable=True),
+    sa.Column('result_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['visit_id'], ['health_visits.id'], name=op.f('fk_health_lab_results_visit_id_health_visits'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_lab_results'))
+    )
+    with op.batch_alter_table('health_lab_results', schema=None) as batch_op:
+        batch_op.create_index('ix_health_lab_results_person_time', ['personal_id', 'result_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_health_lab_results_visit_id'), ['visit_id'], unique=False)
+
+    op.create_table('health_medications',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('visit_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('personal_id', sa.String(length=12), nullable=True),
+    sa.Column('drug_code', sa.String(length=255), nullable=False),
+    sa.Column('name', sa.String(length=1024), nullable=False),
+    sa.Column('strength', sa.String(length=1024), nullable=True),
+    sa.Column('route', sa.String(length=10), nullable=True),
+    sa.Column('dosage', sa.String(length=1024), nullable=True),
+    sa.Column('quantity', sa.Numeric(precision=13, scale=3), nullable=True),
+    sa.Column('unit', sa.String(length=50), nullable=True),
+    sa.Column('ordered_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['visit_id'], ['health_visits.id'], name=op.f('fk_health_medications_visit_id_health_visits'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_medications'))
+    )
+    with op.batch_alter_table('health_medications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_health_medications_personal_id'), ['personal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_health_medications_visit_id'), ['visit_id'], unique=False)
+
+    op.create_table('health_referrals',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('visit_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('personal_id', sa.String(length=12), nullable=True),
+    sa.Column('number', sa.String(length=50), nullable=False),
+    sa.Column('from_facility', sa.String(length=5), nullable=False),
+    sa.Column('to_facility', sa.String(length=5), nullable=True),
+    sa.Column('reason_code', sa.String(length=2), nullable=True),
+    sa.Column('diagnosis', sa.Text(), nullable=True),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decided_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['visit_id'], ['health_visits.id'], name=op.f('fk_health_referrals_visit_id_health_visits'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_referrals'))
+    )
+    with op.batch_alter_table('health_referrals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_health_referrals_personal_id'), ['personal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_health_referrals_to_facility'), ['to_facility'], unique=False)
+        batch_op.create_index(batch_op.f('ix_health_referrals_visit_id'), ['visit_id'], unique=False)
+
+    op.create_table('health_visit_versions',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('visit_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('batch_id', sa.String(length=36), nullable=True),
+    sa.Column('record', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['visit_id'], ['health_visits.id'], name=op.f('fk_health_visit_versions_visit_id_health_visits'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_visit_versions')),
+    sa.UniqueConstraint('visit_id', 'version', name='uq_health_visit_versions_visit_version')
+    )
+    with op.batch_alter_table('health_visit_versions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_health_visit_versions_visit_id'), ['visit_id'], unique=False)
 
     op.create_table('legacy_ids',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -228,15 +441,65 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_legacy_ids_number'))
 
     op.drop_table('legacy_ids')
+    with op.batch_alter_table('health_visit_versions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_health_visit_versions_visit_id'))
+
+    op.drop_table('health_visit_versions')
+    with op.batch_alter_table('health_referrals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_health_referrals_visit_id'))
+        batch_op.drop_index(batch_op.f('ix_health_referrals_to_facility'))
+        batch_op.drop_index(batch_op.f('ix_health_referrals_personal_id'))
+
+    op.drop_table('health_referrals')
+    with op.batch_alter_table('health_medications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_health_medications_visit_id'))
+        batch_op.drop_index(batch_op.f('ix_health_medications_personal_id'))
+
+    op.drop_table('health_medications')
+    with op.batch_alter_table('health_lab_results', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_health_lab_results_visit_id'))
+        batch_op.drop_index('ix_health_lab_results_person_time')
+
+    op.drop_table('health_lab_results')
+    with op.batch_alter_table('health_diagnoses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_health_diagnoses_visit_id'))
+        batch_op.drop_index(batch_op.f('ix_health_diagnoses_personal_id'))
+
+    op.drop_table('health_diagnoses')
+    with op.batch_alter_table('health_certificates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_health_certificates_visit_id'))
+        batch_op.drop_index(batch_op.f('ix_health_certificates_personal_id'))
+
+    op.drop_table('health_certificates')
+    with op.batch_alter_table('health_appointments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_health_appointments_visit_id'))
+        batch_op.drop_index(batch_op.f('ix_health_appointments_personal_id'))
+        batch_op.drop_index(batch_op.f('ix_health_appointments_appointment_at'))
+
+    op.drop_table('health_appointments')
     with op.batch_alter_table('family_links', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_family_links_relative_id'))
         batch_op.drop_index(batch_op.f('ix_family_links_personal_id'))
 
     op.drop_table('family_links')
+    op.drop_table('outbox_deliveries')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_unpublished')
 
     op.drop_table('outbox')
+    with op.batch_alter_table('ingest_batches', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ingest_batches_facility_code'))
+
+    op.drop_table('ingest_batches')
+    with op.batch_alter_table('health_visits', schema=None) as batch_op:
+        batch_op.drop_index('ix_health_visits_person_time')
+
+    op.drop_table('health_visits')
+    with op.batch_alter_table('health_shares', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_health_shares_personal_id'))
+
+    op.drop_table('health_shares')
+    op.drop_table('health_profiles')
     with op.batch_alter_table('facilities', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_facilities_province_code'))
 

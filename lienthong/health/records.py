@@ -1,0 +1,120 @@
+"""The normalized visit record: what every format adapter (XML 130/4750, FHIR R4) produces and
+what the ingest service stores. Adapters own parsing and field validation; this module owns the
+canonical shape, so both formats land in the same tables.
+
+All datetimes are timezone-aware (Vietnam time when the source has none).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+
+@dataclass
+class DiagnosisRec:
+    icd10: str
+    name: str | None = None
+    is_primary: bool = False
+
+
+@dataclass
+class LabResultRec:
+    service_code: str
+    result_at: datetime
+    indicator_code: str | None = None
+    name: str | None = None
+    value: str | None = None
+    unit: str | None = None
+    conclusion: str | None = None
+
+
+@dataclass
+class MedicationRec:
+    drug_code: str
+    name: str
+    ordered_at: datetime
+    strength: str | None = None
+    route: str | None = None
+    dosage: str | None = None
+    quantity: Decimal | None = None
+    unit: str | None = None
+
+
+@dataclass
+class ReferralRec:
+    number: str
+    issued_at: datetime
+    to_facility: str | None = None
+    reason_code: str | None = None
+    diagnosis: str | None = None
+
+
+@dataclass
+class AppointmentRec:
+    number: str
+    appointment_at: datetime
+    diagnosis: str | None = None
+
+
+@dataclass
+class CertificateRec:
+    kind: str  # birth, death, driver_health, sick_leave, discharge
+    issued_at: datetime
+    number: str | None = None
+    valid_until: date | None = None
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class VisitRecord:
+    facility_code: str
+    ma_lk: str
+    patient_name: str
+    admitted_at: datetime
+    source: str  # xml130, fhir
+    personal_id: str | None = None
+    birth_date: date | None = None
+    sex: str | None = None  # M, F, or None (unknown)
+    insurance_card: str | None = None
+    visit_type: str | None = None
+    discharged_at: datetime | None = None
+    main_icd: str | None = None
+    diagnosis_text: str | None = None
+    outcome: str | None = None
+    discharge_type: str | None = None
+    blood_group: str | None = None
+    weight_kg: Decimal | None = None
+    height_cm: Decimal | None = None
+    diagnoses: list[DiagnosisRec] = field(default_factory=list)
+    lab_results: list[LabResultRec] = field(default_factory=list)
+    medications: list[MedicationRec] = field(default_factory=list)
+    referrals: list[ReferralRec] = field(default_factory=list)
+    appointments: list[AppointmentRec] = field(default_factory=list)
+    certificates: list[CertificateRec] = field(default_factory=list)
+    # The full source record, table by table (e.g. {"XML1": {...}, "XML2": [...]}) as JSON-able values.
+    raw: dict = field(default_factory=dict)
+
+    def resource_count(self) -> int:
+        """Resources in FHIR terms: the visit (Encounter) plus each clinical item."""
+        return 1 + len(self.diagnoses) + len(self.lab_results) + len(self.medications) + len(self.referrals) + \
+            len(self.appointments) + len(self.certificates)
+
+    def to_json(self) -> dict:
+        return json.loads(json.dumps(asdict(self), default=_json_default))
+
+    def content_hash(self) -> str:
+        """Stable digest of the clinical content: an identical resubmission is recognised as unchanged."""
+        body = json.dumps(asdict(self), default=_json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _json_default(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
