@@ -172,7 +172,9 @@ def check_id(personal_id: str) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(database_url: Optional[str] = DbOption) -> None:
+def audit_verify(checkpoint: Optional[str] = typer.Option(
+                     None, help="SEQ:HASH printed by an earlier run and kept outside the database"),
+                 database_url: Optional[str] = DbOption) -> None:
     """Recompute the audit hash chain; exit 1 if it was tampered with."""
     from sqlalchemy import func, select
 
@@ -185,10 +187,18 @@ def audit_verify(database_url: Optional[str] = DbOption) -> None:
         total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
         with _progress() as progress:
             task = progress.add_task("verifying", total=total)
-            result = service.verify(session, progress=lambda n: progress.update(task, completed=n))
+            cp = None
+            if checkpoint:
+                seq, _, digest = checkpoint.partition(":")
+                if not seq.isdigit() or len(digest) != 64:
+                    console.print("[red]--checkpoint must be SEQ:HASH[/]")
+                    raise typer.Exit(2)
+                cp = (int(seq), digest)
+            result = service.verify(session, progress=lambda n: progress.update(task, completed=n), checkpoint=cp)
             progress.update(task, completed=result.entries)
     if result.ok:
         console.print(f"[green]OK[/]: {result.entries:,} entries, chain intact")
+        console.print(f"checkpoint (keep it outside the database): {result.entries}:{result.head_hash}")
     else:
         console.print(f"[red]TAMPERED[/] at entry {result.first_bad_seq}: {result.problem} "
                       f"({result.entries:,} entries verified before it)")

@@ -38,3 +38,6 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigId)
     hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 of "seq:hash" under the deployment secret: resetting the head after cutting
+    # entries off the end needs the secret, not just write access to the database.
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)

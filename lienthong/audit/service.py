@@ -2,14 +2,16 @@
 
 Each entry's hash covers its content and the previous entry's hash, so changing, inserting or
 removing an entry breaks the chain from that point on; the ``audit_head`` row (updated in the
-same transaction) holds the last sequence number and hash, so cutting entries off the end is
-detected too. Writers are serialized on the head row (``SELECT ... FOR UPDATE`` on PostgreSQL,
+same transaction) holds the last sequence number and hash, MACed with the deployment secret, so
+cutting entries off the end is detected too (unless the attacker also holds the secret: keep the
+checkpoints that :func:`verify` returns outside the database for that case). Writers are serialized on the head row (``SELECT ... FOR UPDATE`` on PostgreSQL,
 the database write lock on SQLite), which also gives gap-free sequence numbers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,8 +92,15 @@ def record(session: Session, principal: Principal, action: str, resource: str, *
     session.add(entry)
     head.seq = seq
     head.hash = digest
+    head.mac = head_mac(seq, digest)
     session.flush()
     return entry
+
+
+def head_mac(seq: int, digest: str) -> str:
+    from lienthong.identity.keys import secret_key
+
+    return hmac.new(secret_key(), f"{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -156,6 +165,9 @@ def verify(session: Session, progress=None, *, checkpoint: tuple[int, str] | Non
                             f"có bản ghi sau đầu chuỗi (số {head_seq}): bị chèn thêm", prev)
     if head_hash != prev:
         return VerifyResult(False, count, max(count, 1), "bản ghi cuối không khớp đầu chuỗi", prev)
+    if head is not None and count and not hmac.compare_digest(head.mac or "", head_mac(head_seq, head_hash)):
+        return VerifyResult(False, count, head_seq + 1,
+                            "đầu chuỗi không có chữ ký hợp lệ: các bản ghi cuối có thể đã bị cắt bỏ", prev)
     if checkpoint is not None and checkpoint[0] > count:
         return VerifyResult(False, count, count + 1,
                             f"nhật ký ngắn hơn mốc kiểm tra đã lưu (số {checkpoint[0]})", prev)

@@ -150,14 +150,26 @@ def test_deleting_the_last_entries_and_fixing_the_head_seq_is_detected(db_url):
     assert not r.ok and r.first_bad_seq == 8 and "đầu chuỗi" in r.problem
 
 
-def test_deleting_the_last_entries_and_rewriting_the_head_needs_a_checkpoint(db_url):
+def test_deleting_the_last_entries_and_rewriting_the_head_is_detected_by_its_mac(db_url):
     _fill(db_url, 10)
     checkpoint = _verify(db_url)
     assert checkpoint.ok and checkpoint.entries == 10
     e8 = _entry(db_url, 8)
     _sql(db_url, delete(AuditEntry).where(AuditEntry.seq > 8))
     _sql(db_url, update(AuditHead).where(AuditHead.id == 1).values(seq=8, hash=e8.hash))
-    # The chain alone is consistent again (the hashes are not keyed) ...
+    # The hashes are consistent again, but the head's MAC (keyed with the deployment secret) is not
+    r = _verify(db_url)
+    assert not r.ok and r.first_bad_seq == 9 and "chữ ký" in r.problem
+
+
+def test_an_attacker_with_the_secret_needs_a_checkpoint(db_url):
+    from lienthong.audit.service import head_mac
+
+    _fill(db_url, 10)
+    checkpoint = _verify(db_url)
+    e8 = _entry(db_url, 8)
+    _sql(db_url, delete(AuditEntry).where(AuditEntry.seq > 8))
+    _sql(db_url, update(AuditHead).where(AuditHead.id == 1).values(seq=8, hash=e8.hash, mac=head_mac(8, e8.hash)))
     assert _verify(db_url).ok
     # ... the checkpoint kept outside the database shows the cut.
     r = _verify(db_url, checkpoint=(checkpoint.entries, checkpoint.head_hash))

@@ -1,0 +1,47 @@
+"""The command line, end to end on a scratch SQLite database."""
+
+import sqlite3
+
+from typer.testing import CliRunner
+
+from lienthong.cli import app
+
+runner = CliRunner()
+
+
+def test_seed_then_audit_verify_detects_tampering(tmp_path, monkeypatch):
+    from lienthong.config import reset_settings_cache
+    from lienthong.identity.keys import secret_key
+
+    db = tmp_path / "cli.sqlite3"
+    url = f"sqlite:///{db}"
+    monkeypatch.setenv("LIENTHONG_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("LIENTHONG_SECRET_KEY", "cli-test-secret")
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", url)  # restored after the test (the CLI sets it)
+    reset_settings_cache()
+    secret_key.cache_clear()
+
+    r = runner.invoke(app, ["seed", "--citizens", "300", "--database-url", url])
+    assert r.exit_code == 0, r.output
+    assert "citizens" in r.output and "300" in r.output
+
+    r = runner.invoke(app, ["audit", "verify", "--database-url", url])
+    assert r.exit_code == 0, r.output
+    assert "chain intact" in r.output
+    checkpoint = r.output.split("checkpoint (keep it outside the database): ")[1].split()[0]
+
+    r = runner.invoke(app, ["audit", "verify", "--database-url", url, "--checkpoint", checkpoint])
+    assert r.exit_code == 0, r.output
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE audit_log SET purpose = 'sửa lén' WHERE seq = 1")
+    r = runner.invoke(app, ["audit", "verify", "--database-url", url])
+    assert r.exit_code == 1 and "TAMPERED" in r.output and "entry 1" in r.output
+
+    r = runner.invoke(app, ["check-id", "001085012345"])
+    assert r.exit_code == 0 and "Hà Nội" in r.output
+    r = runner.invoke(app, ["check-id", "12345"])
+    assert r.exit_code == 2
+
+    r = runner.invoke(app, ["staff", "list", "--database-url", url])
+    assert r.exit_code == 0 and "admin" in r.output and "officer" in r.output
