@@ -78,6 +78,32 @@ RULES: dict[str, Rule] = {
                            description="emergency access without consent (flagged, audited)"),
     "health.referral.decide": _r("facility", scope="health.submit",
                                  description="accept or reject a referral addressed to one's facility"),
+    # Judicial records and criminal-record certificates (Law 28/2009, Law 107/2025)
+    "judicial.feed": _r("agency", "admin", scope="judicial.feed", province_only=frozenset(),
+                        description="courts and enforcement bodies submit convictions, enforcement and decisions"),
+    "judicial.record.read": _r("officer", "admin", description="look up a person's judicial record (audited)"),
+    "judicial.apply": _r("citizen", min_assurance=2,
+                         description="apply for one's own criminal-record certificate (level-2 account)"),
+    "judicial.application.read": _r("citizen", "officer", "admin",
+                                    description="read an application (citizens: their own; officers: their province)"),
+    "judicial.review": _r("officer", description="review, approve or reject applications of one's province"),
+    "judicial.certificate.revoke": _r("officer", "admin", description="revoke an issued certificate"),
+    # Linked civil procedures, driver health certificates, social insurance
+    "civil.read": _r("citizen", "officer", "admin", description="read a civil procedure case"),
+    "civil.act": _r("officer", "agency", scope="civil.act", description="perform an agency step of a procedure"),
+    "civil.confirm": _r("citizen", min_assurance=2, description="a parent/relative confirms a pre-filled procedure"),
+    "civil.dashboard": _r("officer", "admin", description="overdue-case dashboard"),
+    "driver_health.read": _r("agency", "officer", "admin", scope="driver_health.read", province_only=frozenset(),
+                             description="check a valid driver health certificate for licence renewal"),
+    "insurance.book.read": _r("citizen", description="a citizen reads their social insurance book"),
+    "insurance.write": _r("agency", "admin", scope="insurance.write", province_only=frozenset(),
+                          description="social insurance records contribution periods"),
+    # Record linkage of legacy registers
+    "linkage.run": _r("officer", "admin", province_only=frozenset(), description="run a linkage job"),
+    "linkage.review": _r("officer", "admin", province_only=frozenset(), description="clerical review of candidate links"),
+    # Operations
+    "ops.read": _r("officer", "admin", province_only=frozenset(), description="rollout tracker, kiosks, statistics"),
+    "ops.manage": _r("admin", description="update rollout status and kiosk registry"),
     # Events
     "events.read": _r("admin", description="inspect the event outbox"),
 }
