@@ -1,0 +1,1 @@
+"""Judicial records (lý lịch tư pháp): domain rules for criminal-record certificates."""
