@@ -1,0 +1,1 @@
+"""Gateways that accept data submitted by external systems (health facilities, agencies)."""
