@@ -115,6 +115,7 @@ def configure(monkeypatch, tmp_path, url: str) -> None:
     monkeypatch.setenv("LIENTHONG_BASE_URL", "http://testserver")
     monkeypatch.delenv("LIENTHONG_OIDC_ISSUER", raising=False)
     monkeypatch.delenv("LIENTHONG_NATS_URL", raising=False)
+    monkeypatch.setenv("LIENTHONG_BACKGROUND_JOBS", "false")  # tests drive the relay and jobs themselves
     reset_settings_cache()
     secret_key.cache_clear()
 

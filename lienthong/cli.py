@@ -21,6 +21,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(client_app, name="client")
 app.add_typer(staff_app, name="staff")
+civil_app = typer.Typer(help="Linked civil procedures.", no_args_is_help=True)
+app.add_typer(civil_app, name="civil")
 
 console = Console()
 
@@ -270,5 +272,41 @@ def staff_list(database_url: Optional[str] = DbOption) -> None:
     console.print(table)
 
 
+@civil_app.command("advance")
+def civil_advance(database_url: Optional[str] = DbOption) -> None:
+    """Run the due automatic steps of linked procedures (retries included)."""
+    from lienthong.civil.cli import advance_command
+
+    advance_command(_use_database(database_url))
+
+
+@app.command()
+def worker(nats_url: Optional[str] = typer.Option(None, envvar="LIENTHONG_NATS_URL"),
+           database_url: Optional[str] = DbOption) -> None:
+    """Run the outbox relay and the periodic jobs (procedure steps, reminders, automatic checks)."""
+    import logging
+
+    from lienthong import jobs
+
+    logging.basicConfig(level=logging.INFO)
+    url = _use_database(database_url)
+    console.print("worker: " + ", ".join(j.name for j in jobs.registered()) + " (Ctrl-C to stop)")
+    try:
+        jobs.run_forever(url, nats_url=nats_url or None)
+    except KeyboardInterrupt:
+        pass
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+# Record linkage (lienthong.linkage): `lienthong link DATASET`.
+from lienthong.linkage.cli import register as _register_linkage  # noqa: E402
+
+_register_linkage(app)
+
+# Health gateway: `lienthong ingest FILE...` and `lienthong gen xml130 FILE --visits N` (lienthong/gateway/cli.py).
+from lienthong.gateway.cli import register as _register_gateway  # noqa: E402
+
+_register_gateway(app)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # Subjects are <prefix>.<topic>; JetStream forbids two streams sharing subjects.
     nats_subject_prefix: str = "lienthong"
 
+    # Run the outbox relay and periodic jobs in a thread of the server process (the demo and small
+    # deployments); larger ones run `lienthong worker` processes instead and set this to false.
+    background_jobs: bool = True
+
     # Demo data.
     demo_citizens: int = Field(default=2000, ge=0)
     demo_province_code: int = 1  # current (34-unit) province code of the synthetic demo province

@@ -267,3 +267,26 @@ def move_residence(session: Session, principal: Principal, personal_id: str, res
         "ward_code": residence.ward_code, "valid_from": start.isoformat(),
     })
     return new
+
+
+def deregister_residence(session: Session, principal: Principal, personal_id: str, *, end_date: date,
+                         reason: str, kind: str = "permanent", purpose: str = "xóa đăng ký cư trú") -> Residence:
+    """Close the current residence of ``kind`` (xóa đăng ký thường trú / tạm trú), e.g. after a death."""
+    _load(session, personal_id)
+    current = session.scalars(select(Residence).where(
+        Residence.personal_id == personal_id, Residence.kind == kind, Residence.valid_to.is_(None))).first()
+    if current is None:
+        raise Conflict("công dân không có nơi cư trú đang còn hiệu lực", field="personal_id")
+    authorize(principal, "population.write", Target(personal_id=personal_id, province_code=current.province_code))
+    if not reason or len(reason.strip()) < 3:
+        raise DomainError("cần ghi rõ lý do xóa đăng ký cư trú", field="reason")
+    if end_date < current.valid_from:
+        raise DomainError("ngày xóa đăng ký trước ngày bắt đầu cư trú", field="end_date")
+    current.valid_to = end_date
+    audit.record(session, principal, "update", RESOURCE, resource_id=personal_id, subject_id=personal_id,
+                 purpose=purpose, detail={"deregistered": kind, "end_date": end_date.isoformat(), "reason": reason})
+    record_event(session, "population.residence.changed", {
+        "personal_id": personal_id, "kind": kind, "province_code": current.province_code,
+        "ward_code": current.ward_code, "valid_to": end_date.isoformat(), "removed": True, "reason": reason,
+    })
+    return current

@@ -1,5 +1,6 @@
 """Population registry through the HTTP API, on SQLite and PostgreSQL."""
 
+import pytest
 from datetime import date
 
 from sqlalchemy import select
@@ -163,3 +164,27 @@ def test_death_and_residence(client, bearer):
         topics = [e.topic for e in s.scalars(select(OutboxEvent).order_by(OutboxEvent.seq))]
     assert topics == ["population.citizen.registered", "population.residence.changed", "population.citizen.died"]
     assert client.get("/api/v1/citizens/001999999999", params={"purpose": "kiểm tra"}, headers=h).status_code == 404
+
+
+def test_deregister_residence(db_url):
+    from lienthong.db import unit_of_work
+    from lienthong.errors import Conflict, DomainError
+    from lienthong.population import schemas as sch, service as svc
+
+    with unit_of_work() as s:
+        svc.register_citizen(s, ADMIN, sch.CitizenIn.model_validate(citizen_body()))
+    with unit_of_work() as s:
+        with pytest.raises(DomainError):
+            svc.deregister_residence(s, officer(1), "001085012345", end_date=date(2020, 1, 1), reason="đã chết")
+    with unit_of_work() as s:
+        with pytest.raises(Exception) as exc:
+            svc.deregister_residence(s, officer(79), "001085012345", end_date=date(2026, 2, 1), reason="đã chết")
+        assert getattr(exc.value, "status_code", None) == 403
+    with unit_of_work() as s:
+        r = svc.deregister_residence(s, officer(1), "001085012345", end_date=date(2026, 2, 1), reason="đã chết")
+        assert r.valid_to == date(2026, 2, 1)
+    with unit_of_work() as s:
+        with pytest.raises(Conflict):
+            svc.deregister_residence(s, officer(1), "001085012345", end_date=date(2026, 2, 2), reason="đã chết")
+        topics = [e.topic for e in s.scalars(select(OutboxEvent).order_by(OutboxEvent.seq))]
+    assert topics[-1] == "population.residence.changed"

@@ -1,0 +1,1 @@
+"""Social insurance (BHXH/BHYT): contribution history (sổ BHXH), BHYT cards, funeral allowance."""

@@ -1,0 +1,57 @@
+"""Social insurance API and the citizen's page ``/so-bhxh``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from lienthong.deps import get_db
+from lienthong.identity.policy import forbidden, requires
+from lienthong.identity.principal import Principal
+from lienthong.insurance import service
+from lienthong.web import routes as web
+
+router = APIRouter(tags=["insurance"])
+
+templates = Jinja2Templates(directory=[Path(__file__).parent / "templates", Path(web.__file__).parent / "templates"])
+templates.env.filters.update(web.templates.env.filters)
+templates.env.globals.update(web.templates.env.globals)
+
+
+def _vnd(value: int | None) -> str:
+    return "" if value is None else f"{value:,}".replace(",", ".") + " đồng"
+
+
+def _month(value) -> str:
+    return value.strftime("%m/%Y") if value else "nay"
+
+
+templates.env.filters.update(vnd=_vnd, vnmonth=_month)
+
+
+@router.post("/api/v1/insurance/contributions", response_model=service.RecordResult)
+def record_contributions(data: service.PeriodsIn, principal: Principal = Depends(requires("insurance.write")),
+                         db: Session = Depends(get_db)):
+    """BHXH records contribution periods (created or updated by person, scheme, employer, first month)."""
+    return service.record_periods(db, principal, data)
+
+
+@router.get("/api/v1/me/insurance/book", response_model=service.BookOut)
+def my_book(principal: Principal = Depends(requires("insurance.book.read")), db: Session = Depends(get_db)):
+    if not principal.personal_id:
+        raise forbidden("tài khoản không gắn với công dân")
+    return service.book(db, principal, principal.personal_id)
+
+
+@router.get("/so-bhxh", response_class=HTMLResponse, include_in_schema=False)
+def book_page(request: Request, principal: Principal = Depends(web.web_requires("insurance.book.read")),
+              db: Session = Depends(get_db)):
+    if not principal.personal_id:
+        return web.render(request, "error.html", 403, message="Tài khoản này không gắn với công dân.")
+    b = service.book(db, principal, principal.personal_id)
+    return templates.TemplateResponse(request, "so_bhxh.html", {
+        "principal": principal, "book": b, "scheme_names": service.SCHEME_NAMES})

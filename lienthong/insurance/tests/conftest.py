@@ -1,0 +1,1 @@
+from lienthong.civil.tests.conftest import app_client, family  # noqa: F401  (shared fixtures)

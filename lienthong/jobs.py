@@ -1,0 +1,79 @@
+"""Background work: the outbox relay (which runs the in-process event handlers) and periodic jobs
+that contexts register (procedure steps, reminders, automatic certificate checks).
+
+``lienthong worker`` runs it as its own process (production: one or more, they coordinate through
+the database); ``lienthong serve``/``demo`` also run it in a thread of the server process unless
+``LIENTHONG_BACKGROUND_JOBS=false``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger("lienthong.jobs")
+
+
+@dataclass
+class PeriodicJob:
+    name: str
+    interval_s: float
+    run: Callable[[str | None], object]  # run(database_url)
+    next_at: float = field(default=0.0)
+
+
+_JOBS: dict[str, PeriodicJob] = {}
+
+
+def register_periodic(name: str, interval_s: float, run: Callable[[str | None], object]) -> None:
+    _JOBS[name] = PeriodicJob(name, interval_s, run)
+
+
+def registered() -> list[PeriodicJob]:
+    _load_contexts()
+    return list(_JOBS.values())
+
+
+def _load_contexts() -> None:
+    """Import the modules that register jobs and event handlers."""
+    import importlib
+
+    for module in ("lienthong.civil.jobs", "lienthong.health.jobs", "lienthong.judicial.jobs"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def run_forever(database_url: str | None = None, *, stop: threading.Event | None = None,
+                relay_interval_s: float = 0.25, nats_url: str | None = None) -> None:
+    from lienthong.events import relay
+
+    stop = stop or threading.Event()
+    jobs = registered()
+    while not stop.is_set():
+        try:
+            relay.relay_once(database_url, nats_url=nats_url)
+        except Exception:  # keep the worker alive; the event stays pending and is retried
+            log.exception("outbox relay pass failed")
+        now = time.monotonic()
+        for job in jobs:
+            if now >= job.next_at:
+                job.next_at = now + job.interval_s
+                try:
+                    job.run(database_url)
+                except Exception:
+                    log.exception("periodic job %s failed", job.name)
+        stop.wait(relay_interval_s)
+
+
+def start_in_thread(database_url: str | None = None) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(target=run_forever, args=(database_url,), kwargs={"stop": stop},
+                              name="lienthong-jobs", daemon=True)
+    thread.start()
+    return thread, stop
