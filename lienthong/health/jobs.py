@@ -1,0 +1,13 @@
+"""Periodic jobs of the health context."""
+
+from lienthong.db import unit_of_work
+from lienthong.health import reminders
+from lienthong.jobs import register_periodic
+
+
+def _remind(url):
+    with unit_of_work(url) as session:
+        return reminders.send_appointment_reminders(session)
+
+
+register_periodic("health.reminders", 15 * 60.0, _remind)
