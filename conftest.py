@@ -17,7 +17,9 @@ from urllib.parse import urlparse
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text  # noqa: F401
+
+from lienthong.testing import clean as _clean, configure  # noqa: F401
 
 PG_BASE = os.environ.get("LIENTHONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 NATS_URL = os.environ.get("LIENTHONG_TEST_NATS", "nats://127.0.0.1:4222")
@@ -70,20 +72,6 @@ def nats_url():
     return NATS_URL
 
 
-def _clean(url: str) -> None:
-    from lienthong.db import get_engine
-    from lienthong.models import metadata
-
-    engine = get_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, monkeypatch, tmp_path):
     """Runs the test on both databases, with this process configured to use it.
@@ -103,21 +91,6 @@ def pg_url(request, monkeypatch, tmp_path):
     configure(monkeypatch, tmp_path, url)
     yield url
     _clean(url)
-
-
-def configure(monkeypatch, tmp_path, url: str) -> None:
-    from lienthong.config import reset_settings_cache
-    from lienthong.identity.keys import secret_key
-
-    monkeypatch.setenv("LIENTHONG_DATABASE_URL", url)
-    monkeypatch.setenv("LIENTHONG_SECRET_KEY", "test-secret-" + uuid.uuid4().hex)
-    monkeypatch.setenv("LIENTHONG_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("LIENTHONG_BASE_URL", "http://testserver")
-    monkeypatch.delenv("LIENTHONG_OIDC_ISSUER", raising=False)
-    monkeypatch.delenv("LIENTHONG_NATS_URL", raising=False)
-    monkeypatch.setenv("LIENTHONG_BACKGROUND_JOBS", "false")  # tests drive the relay and jobs themselves
-    reset_settings_cache()
-    secret_key.cache_clear()
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ app.add_typer(client_app, name="client")
 app.add_typer(staff_app, name="staff")
 civil_app = typer.Typer(help="Linked civil procedures.", no_args_is_help=True)
 app.add_typer(civil_app, name="civil")
+health_app = typer.Typer(help="Electronic health book.", no_args_is_help=True)
+app.add_typer(health_app, name="health")
 
 console = Console()
 
@@ -212,9 +214,11 @@ def outbox_relay(once: bool = typer.Option(False, help="one pass then exit"),
                  nats_url: Optional[str] = typer.Option(None, envvar="LIENTHONG_NATS_URL"),
                  database_url: Optional[str] = DbOption) -> None:
     """Deliver outbox events to in-process handlers and NATS JetStream (when configured)."""
+    from lienthong import jobs
     from lienthong.events import relay
 
     url = _use_database(database_url)
+    jobs.load_contexts()  # the in-process handlers the relay delivers to
     if once:
         console.print(f"delivered {relay.relay_once(url, nats_url=nats_url or None)} events")
     else:
@@ -280,6 +284,17 @@ def civil_advance(database_url: Optional[str] = DbOption) -> None:
     advance_command(_use_database(database_url))
 
 
+@health_app.command("remind")
+def health_remind(database_url: Optional[str] = DbOption) -> None:
+    """Emit reminder events for tomorrow's re-examination appointments (idempotent)."""
+    from lienthong.db import unit_of_work
+    from lienthong.health.reminders import send_appointment_reminders
+
+    with unit_of_work(_use_database(database_url)) as session:
+        sent = send_appointment_reminders(session)
+    console.print(f"{sent} reminders")
+
+
 @app.command()
 def worker(nats_url: Optional[str] = typer.Option(None, envvar="LIENTHONG_NATS_URL"),
            database_url: Optional[str] = DbOption) -> None:
@@ -297,8 +312,6 @@ def worker(nats_url: Optional[str] = typer.Option(None, envvar="LIENTHONG_NATS_U
         pass
 
 
-if __name__ == "__main__":  # pragma: no cover
-    app()
 
 
 # Record linkage (lienthong.linkage): `lienthong link DATASET`.
@@ -310,3 +323,7 @@ _register_linkage(app)
 from lienthong.gateway.cli import register as _register_gateway  # noqa: E402
 
 _register_gateway(app)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

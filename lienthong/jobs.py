@@ -33,20 +33,15 @@ def register_periodic(name: str, interval_s: float, run: Callable[[str | None], 
 
 
 def registered() -> list[PeriodicJob]:
-    _load_contexts()
+    load_contexts()
     return list(_JOBS.values())
 
 
-def _load_contexts() -> None:
-    """Import the modules that register jobs and event handlers."""
-    import importlib
-
-    for module in ("lienthong.civil.jobs", "lienthong.health.jobs", "lienthong.judicial.jobs"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+def load_contexts() -> None:
+    """Import the modules that register periodic jobs and in-process event handlers."""
+    from lienthong.civil import jobs as _civil  # noqa: F401
+    from lienthong.health import jobs as _health  # noqa: F401
+    from lienthong.judicial import jobs as _judicial  # noqa: F401
 
 
 def run_forever(database_url: str | None = None, *, stop: threading.Event | None = None,

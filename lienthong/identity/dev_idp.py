@@ -353,7 +353,7 @@ def _invalid_token(description: str) -> JSONResponse:
                         headers={"WWW-Authenticate": 'Bearer error="invalid_token"', **_NO_STORE})
 
 
-@router.api_route("/userinfo", methods=["GET", "POST"])
+@router.api_route("/userinfo", methods=["GET", "POST"], include_in_schema=False)
 def userinfo(request: Request, db: Session = Depends(get_db)) -> Response:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not value.strip():

@@ -50,7 +50,12 @@ def _r(*kinds: str, **kw) -> Rule:
 
 RULES: dict[str, Rule] = {
     # Population registry
-    "population.read": _r("citizen", "officer", "admin", "agency", scope="population.read",
+    # A facility reads the registry only as a principal bound to one citizen, minted by the health
+    # context from a valid consent share or an emergency access (client-credentials tokens carry
+    # no personal ID, so own_only refuses them).
+    # "system" is the platform's own automatic processing (e.g. the criminal-record check).
+    "population.read": _r("citizen", "officer", "admin", "agency", "facility", "system", scope="population.read",
+                          own_only=frozenset({"citizen", "facility"}),
                           description="read a citizen's registry record"),
     "population.search": _r("officer", "admin", "agency", scope="population.read",
                             description="search the registry"),
@@ -218,7 +223,8 @@ PUBLIC_PATHS: tuple[str, ...] = (
     "/auth/",
     "/oauth/token",
     "/api/v1/geo",  # administrative units are public reference data
+    "/api/v1/judicial/verify", "/api/v1/judicial/keys",  # certificate verification and signing keys
 )
 
 # Public web pages (exact paths) that render for anonymous visitors.
-PUBLIC_PAGES: tuple[str, ...] = ("/", "/dang-nhap")
+PUBLIC_PAGES: tuple[str, ...] = ("/", "/dang-nhap", "/tra-cuu-phieu/{cert_id}")

@@ -81,6 +81,40 @@ def upgrade() -> None:
         batch_op.create_index('ix_citizens_birth_date_given', ['birth_date', 'given_name'], unique=False)
         batch_op.create_index(batch_op.f('ix_citizens_full_name'), ['full_name'], unique=False)
 
+    op.create_table('civil_cases',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('procedure', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('source_key', sa.String(length=255), nullable=False),
+    sa.Column('certificate_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('subject_personal_id', sa.String(length=12), nullable=True),
+    sa.Column('applicant_personal_id', sa.String(length=12), nullable=True),
+    sa.Column('province_code', sa.Integer(), nullable=True),
+    sa.Column('ward_code', sa.Integer(), nullable=True),
+    sa.Column('event_date', sa.Date(), nullable=True),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('due_basis', sa.String(length=255), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.CheckConstraint("procedure IN ('birth','death')", name=op.f('ck_civil_cases_procedure')),
+    sa.CheckConstraint("status IN ('open','done','attention')", name=op.f('ck_civil_cases_status')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_civil_cases')),
+    sa.UniqueConstraint('source_key', name=op.f('uq_civil_cases_source_key'))
+    )
+    with op.batch_alter_table('civil_cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_civil_cases_applicant_personal_id'), ['applicant_personal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_civil_cases_province_code'), ['province_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_civil_cases_subject_personal_id'), ['subject_personal_id'], unique=False)
+
+    op.create_table('civil_counters',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_civil_counters'))
+    )
     op.create_table('dev_idp_codes',
     sa.Column('code_hash', sa.String(length=64), nullable=False),
     sa.Column('client_id', sa.String(length=64), nullable=False),
@@ -191,6 +225,226 @@ def upgrade() -> None:
     with op.batch_alter_table('ingest_batches', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ingest_batches_facility_code'), ['facility_code'], unique=False)
 
+    op.create_table('insurance_contribution_periods',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('personal_id', sa.String(length=12), nullable=False),
+    sa.Column('scheme', sa.String(length=16), nullable=False),
+    sa.Column('employer_code', sa.String(length=20), nullable=False),
+    sa.Column('employer_name', sa.String(length=255), nullable=False),
+    sa.Column('job_title', sa.String(length=160), nullable=True),
+    sa.Column('from_month', sa.Date(), nullable=False),
+    sa.Column('to_month', sa.Date(), nullable=True),
+    sa.Column('basis_vnd', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('recorded_by', sa.String(length=64), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("scheme IN ('bhxh_compulsory','bhxh_voluntary','bhtn','bhyt')", name=op.f('ck_insurance_contribution_periods_scheme')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_insurance_contribution_periods')),
+    sa.UniqueConstraint('personal_id', 'scheme', 'employer_code', 'from_month', name='uq_insurance_period_key')
+    )
+    with op.batch_alter_table('insurance_contribution_periods', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_insurance_contribution_periods_personal_id'), ['personal_id'], unique=False)
+
+    op.create_table('insurance_funeral_allowances',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('personal_id', sa.String(length=12), nullable=False),
+    sa.Column('death_date', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('amount_vnd', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('reference_salary_vnd', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('reference_basis', sa.String(length=64), nullable=True),
+    sa.Column('detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('source', sa.String(length=64), nullable=False),
+    sa.Column('decided_by', sa.String(length=64), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_insurance_funeral_allowances')),
+    sa.UniqueConstraint('personal_id', name=op.f('uq_insurance_funeral_allowances_personal_id'))
+    )
+    op.create_table('insurance_health_cards',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('card_number', sa.String(length=15), nullable=False),
+    sa.Column('personal_id', sa.String(length=12), nullable=False),
+    sa.Column('group_code', sa.String(length=4), nullable=False),
+    sa.Column('benefit_level', sa.Integer(), nullable=False),
+    sa.Column('province_code', sa.Integer(), nullable=False),
+    sa.Column('valid_from', sa.Date(), nullable=False),
+    sa.Column('valid_to', sa.Date(), nullable=False),
+    sa.Column('extended_to', sa.Date(), nullable=True),
+    sa.Column('source', sa.String(length=64), nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_insurance_health_cards')),
+    sa.UniqueConstraint('card_number', name=op.f('uq_insurance_health_cards_card_number')),
+    sa.UniqueConstraint('personal_id', 'group_code', 'valid_from', name='uq_insurance_card_person_group')
+    )
+    with op.batch_alter_table('insurance_health_cards', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_insurance_health_cards_personal_id'), ['personal_id'], unique=False)
+
+    op.create_table('insurance_number_counters',
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('value', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_insurance_number_counters'))
+    )
+    op.create_table('judicial_applications',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('personal_id', sa.String(length=20), nullable=False),
+    sa.Column('kind', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.String(length=300), nullable=False),
+    sa.Column('include_ban_info', sa.Boolean(), nullable=False),
+    sa.Column('delivery_electronic', sa.Boolean(), nullable=False),
+    sa.Column('delivery_postal', sa.Boolean(), nullable=False),
+    sa.Column('postal_address', sa.String(length=400), nullable=True),
+    sa.Column('email', sa.String(length=200), nullable=True),
+    sa.Column('phone', sa.String(length=20), nullable=True),
+    sa.Column('fee_category', sa.String(length=24), nullable=False),
+    sa.Column('fee_vnd', sa.Integer(), nullable=True),
+    sa.Column('fee_note', sa.Text(), nullable=False),
+    sa.Column('fee_needs_proof', sa.Boolean(), nullable=False),
+    sa.Column('identity', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('province_code', sa.Integer(), nullable=False),
+    sa.Column('regime', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sla_working_days', sa.Integer(), nullable=True),
+    sa.Column('sla_basis', sa.Text(), nullable=False),
+    sa.Column('review_reasons', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('overdue', sa.Boolean(), nullable=False),
+    sa.Column('escalated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decided_by', sa.String(length=120), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decision_reason', sa.Text(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('submitted','checking','review','approved','rejected','issued')", name=op.f('ck_judicial_applications_status')),
+    sa.CheckConstraint('delivery_electronic OR delivery_postal', name=op.f('ck_judicial_applications_delivery')),
+    sa.CheckConstraint('kind IN (1, 2)', name=op.f('ck_judicial_applications_kind')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_judicial_applications'))
+    )
+    with op.batch_alter_table('judicial_applications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_judicial_applications_personal_id'), ['personal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_judicial_applications_province_code'), ['province_code'], unique=False)
+        batch_op.create_index('ix_judicial_applications_queue', ['province_code', 'status', 'due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_judicial_applications_status'), ['status'], unique=False)
+
+    op.create_table('judicial_bans',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('personal_id', sa.String(length=20), nullable=False),
+    sa.Column('content', sa.String(length=400), nullable=False),
+    sa.Column('court_code', sa.String(length=20), nullable=False),
+    sa.Column('court_name', sa.String(length=200), nullable=False),
+    sa.Column('decision_number', sa.String(length=60), nullable=False),
+    sa.Column('decision_date', sa.Date(), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=False),
+    sa.Column('duration_months', sa.Integer(), nullable=True),
+    sa.Column('end_date', sa.Date(), nullable=True),
+    sa.Column('source_client', sa.String(length=120), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_judicial_bans')),
+    sa.UniqueConstraint('court_code', 'decision_number', 'personal_id', name='decision_person')
+    )
+    with op.batch_alter_table('judicial_bans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_judicial_bans_personal_id'), ['personal_id'], unique=False)
+
+    op.create_table('judicial_convictions',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('personal_id', sa.String(length=20), nullable=False),
+    sa.Column('id_type', sa.String(length=12), nullable=False),
+    sa.Column('full_name', sa.String(length=160), nullable=False),
+    sa.Column('birth_date', sa.Date(), nullable=False),
+    sa.Column('court_code', sa.String(length=20), nullable=False),
+    sa.Column('court_name', sa.String(length=200), nullable=False),
+    sa.Column('judgment_number', sa.String(length=60), nullable=False),
+    sa.Column('judgment_date', sa.Date(), nullable=False),
+    sa.Column('legal_effect_date', sa.Date(), nullable=False),
+    sa.Column('penalty_type', sa.String(length=24), nullable=False),
+    sa.Column('term_months', sa.Integer(), nullable=True),
+    sa.Column('fine_vnd', sa.BigInteger(), nullable=True),
+    sa.Column('suspended', sa.Boolean(), nullable=False),
+    sa.Column('probation_months', sa.Integer(), nullable=True),
+    sa.Column('death_commuted', sa.Boolean(), nullable=False),
+    sa.Column('committed_under_18', sa.Boolean(), nullable=True),
+    sa.Column('age_at_offence', sa.Integer(), nullable=True),
+    sa.Column('civil_obligations', sa.Text(), nullable=False),
+    sa.Column('court_fee', sa.String(length=200), nullable=False),
+    sa.Column('has_other_obligations', sa.Boolean(), nullable=False),
+    sa.Column('enforcement_status', sa.String(length=300), nullable=False),
+    sa.Column('principal_completed_on', sa.Date(), nullable=True),
+    sa.Column('probation_completed_on', sa.Date(), nullable=True),
+    sa.Column('remainder_exempted_on', sa.Date(), nullable=True),
+    sa.Column('special_pardon_on', sa.Date(), nullable=True),
+    sa.Column('limitation_expired_on', sa.Date(), nullable=True),
+    sa.Column('other_obligations_completed_on', sa.Date(), nullable=True),
+    sa.Column('amnesty_on', sa.Date(), nullable=True),
+    sa.Column('verification_note', sa.Text(), nullable=True),
+    sa.Column('source_client', sa.String(length=120), nullable=False),
+    sa.Column('source_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('term_months IS NULL OR term_months > 0', name=op.f('ck_judicial_convictions_term_months')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_judicial_convictions')),
+    sa.UniqueConstraint('court_code', 'judgment_number', 'personal_id', name='judgment_person')
+    )
+    with op.batch_alter_table('judicial_convictions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_judicial_convictions_personal_id'), ['personal_id'], unique=False)
+
+    op.create_table('judicial_record_sequences',
+    sa.Column('agency_code', sa.String(length=20), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('last_value', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('agency_code', 'year', name=op.f('pk_judicial_record_sequences'))
+    )
+    op.create_table('link_jobs',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('dataset', sa.String(length=120), nullable=False),
+    sa.Column('source', sa.String(length=500), nullable=False),
+    sa.Column('registry_source', sa.String(length=500), nullable=False),
+    sa.Column('backend', sa.String(length=10), nullable=False),
+    sa.Column('mapping', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('accept_threshold', sa.Float(), nullable=False),
+    sa.Column('review_threshold', sa.Float(), nullable=False),
+    sa.Column('min_margin', sa.Float(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('records', sa.Integer(), nullable=False),
+    sa.Column('accepted', sa.Integer(), nullable=False),
+    sa.Column('review', sa.Integer(), nullable=False),
+    sa.Column('no_match', sa.Integer(), nullable=False),
+    sa.Column('pairs_scored', sa.Integer(), nullable=False),
+    sa.Column('timings', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('running','done','failed')", name=op.f('ck_link_jobs_status')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_link_jobs'))
+    )
+    op.create_table('ops_rollout_units',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('province_code', sa.Integer(), nullable=False),
+    sa.Column('facility_code', sa.String(length=5), nullable=True),
+    sa.Column('test_batch', sa.Integer(), nullable=True),
+    sa.Column('test_start', sa.Date(), nullable=True),
+    sa.Column('test_end', sa.Date(), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('source_assessment', sa.String(length=12), nullable=False),
+    sa.Column('system_assessment', sa.String(length=12), nullable=False),
+    sa.Column('machine_ready', sa.Boolean(), nullable=False),
+    sa.Column('access_granted', sa.Boolean(), nullable=False),
+    sa.Column('production_date', sa.Date(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=120), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.CheckConstraint("source_assessment IN ('not_started','in_progress','passed','failed')", name=op.f('ck_ops_rollout_units_source')),
+    sa.CheckConstraint("status IN ('not_started','testing','test_done','production','completed')", name=op.f('ck_ops_rollout_units_status')),
+    sa.CheckConstraint("system_assessment IN ('not_started','in_progress','passed','failed')", name=op.f('ck_ops_rollout_units_system')),
+    sa.CheckConstraint('test_start IS NULL OR test_end IS NULL OR test_start <= test_end', name=op.f('ck_ops_rollout_units_test_dates')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ops_rollout_units')),
+    sa.UniqueConstraint('province_code', 'facility_code', name='province_facility')
+    )
+    with op.batch_alter_table('ops_rollout_units', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ops_rollout_units_province_code'), ['province_code'], unique=False)
+        batch_op.create_index('uq_ops_rollout_units_province_only', ['province_code'], unique=True, sqlite_where=sa.text('facility_code IS NULL'), postgresql_where=sa.text('facility_code IS NULL'))
+
     op.create_table('outbox',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('event_id', sa.String(length=36), nullable=False),
@@ -215,6 +469,35 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('event_id', 'target', name=op.f('pk_outbox_deliveries'))
     )
+    op.create_table('civil_steps',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('case_id', sa.String(length=36), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=32), nullable=False),
+    sa.Column('actor', sa.String(length=12), nullable=False),
+    sa.Column('after', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('due_basis', sa.String(length=255), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('max_attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('result', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('done_by', sa.String(length=64), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.CheckConstraint("actor IN ('citizen','agency','auto')", name=op.f('ck_civil_steps_actor')),
+    sa.CheckConstraint("state IN ('pending','waiting_citizen','in_progress','done','failed','skipped')", name=op.f('ck_civil_steps_state')),
+    sa.ForeignKeyConstraint(['case_id'], ['civil_cases.id'], name=op.f('fk_civil_steps_case_id_civil_cases'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_civil_steps')),
+    sa.UniqueConstraint('case_id', 'name', name='uq_civil_steps_case_name')
+    )
+    with op.batch_alter_table('civil_steps', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_civil_steps_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_civil_steps_due', ['state', 'next_attempt_at'], unique=False)
+
     op.create_table('family_links',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('personal_id', sa.String(length=12), nullable=False),
@@ -353,6 +636,116 @@ def upgrade() -> None:
     with op.batch_alter_table('health_visit_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_health_visit_versions_visit_id'), ['visit_id'], unique=False)
 
+    op.create_table('judicial_additional_penalties',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('conviction_id', sa.String(length=36), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('months', sa.Integer(), nullable=True),
+    sa.Column('amount_vnd', sa.BigInteger(), nullable=True),
+    sa.Column('description', sa.String(length=300), nullable=False),
+    sa.Column('completed_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['conviction_id'], ['judicial_convictions.id'], name=op.f('fk_judicial_additional_penalties_conviction_id_judicial_convictions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_judicial_additional_penalties'))
+    )
+    with op.batch_alter_table('judicial_additional_penalties', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_judicial_additional_penalties_conviction_id'), ['conviction_id'], unique=False)
+
+    op.create_table('judicial_application_events',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('application_id', sa.String(length=36), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('from_status', sa.String(length=12), nullable=True),
+    sa.Column('to_status', sa.String(length=12), nullable=False),
+    sa.Column('actor_type', sa.String(length=12), nullable=False),
+    sa.Column('actor_id', sa.String(length=120), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['judicial_applications.id'], name=op.f('fk_judicial_application_events_application_id_judicial_applications'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_judicial_application_events'))
+    )
+    with op.batch_alter_table('judicial_application_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_judicial_application_events_application_id'), ['application_id'], unique=False)
+
+    op.create_table('judicial_certificates',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('record_number', sa.String(length=40), nullable=False),
+    sa.Column('application_id', sa.String(length=36), nullable=False),
+    sa.Column('personal_id', sa.String(length=20), nullable=False),
+    sa.Column('kind', sa.Integer(), nullable=False),
+    sa.Column('agency_code', sa.String(length=20), nullable=False),
+    sa.Column('agency_name', sa.String(length=200), nullable=False),
+    sa.Column('content', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('jws', sa.Text(), nullable=False),
+    sa.Column('key_id', sa.String(length=64), nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('issued_by', sa.String(length=120), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_by', sa.String(length=120), nullable=True),
+    sa.Column('revoke_reason', sa.Text(), nullable=True),
+    sa.CheckConstraint('kind IN (1, 2)', name=op.f('ck_judicial_certificates_kind')),
+    sa.ForeignKeyConstraint(['application_id'], ['judicial_applications.id'], name=op.f('fk_judicial_certificates_application_id_judicial_applications')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_judicial_certificates')),
+    sa.UniqueConstraint('application_id', name=op.f('uq_judicial_certificates_application_id')),
+    sa.UniqueConstraint('record_number', name=op.f('uq_judicial_certificates_record_number'))
+    )
+    with op.batch_alter_table('judicial_certificates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_judicial_certificates_personal_id'), ['personal_id'], unique=False)
+
+    op.create_table('judicial_enforcement_events',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('conviction_id', sa.String(length=36), nullable=False),
+    sa.Column('agency_code', sa.String(length=20), nullable=False),
+    sa.Column('document_number', sa.String(length=60), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('occurred_on', sa.Date(), nullable=False),
+    sa.Column('additional_seq', sa.Integer(), nullable=True),
+    sa.Column('status_text', sa.String(length=300), nullable=False),
+    sa.Column('source_client', sa.String(length=120), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['conviction_id'], ['judicial_convictions.id'], name=op.f('fk_judicial_enforcement_events_conviction_id_judicial_convictions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_judicial_enforcement_events')),
+    sa.UniqueConstraint('agency_code', 'document_number', 'conviction_id', 'kind', name='document')
+    )
+    with op.batch_alter_table('judicial_enforcement_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_judicial_enforcement_events_conviction_id'), ['conviction_id'], unique=False)
+
+    op.create_table('judicial_expungement_decisions',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('conviction_id', sa.String(length=36), nullable=False),
+    sa.Column('court_code', sa.String(length=20), nullable=False),
+    sa.Column('court_name', sa.String(length=200), nullable=False),
+    sa.Column('decision_number', sa.String(length=60), nullable=False),
+    sa.Column('decision_date', sa.Date(), nullable=False),
+    sa.Column('article', sa.Integer(), nullable=False),
+    sa.Column('granted', sa.Boolean(), nullable=False),
+    sa.Column('source_client', sa.String(length=120), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('article IN (71, 72)', name=op.f('ck_judicial_expungement_decisions_article')),
+    sa.ForeignKeyConstraint(['conviction_id'], ['judicial_convictions.id'], name=op.f('fk_judicial_expungement_decisions_conviction_id_judicial_convictions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_judicial_expungement_decisions')),
+    sa.UniqueConstraint('court_code', 'decision_number', name='court_decision')
+    )
+    with op.batch_alter_table('judicial_expungement_decisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_judicial_expungement_decisions_conviction_id'), ['conviction_id'], unique=False)
+
+    op.create_table('judicial_offences',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('conviction_id', sa.String(length=36), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('article', sa.Integer(), nullable=True),
+    sa.Column('clause', sa.Integer(), nullable=True),
+    sa.Column('point', sa.String(length=4), nullable=True),
+    sa.Column('severity', sa.String(length=24), nullable=True),
+    sa.Column('intentional', sa.Boolean(), nullable=True),
+    sa.Column('offence_date', sa.Date(), nullable=True),
+    sa.Column('age_at_offence', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['conviction_id'], ['judicial_convictions.id'], name=op.f('fk_judicial_offences_conviction_id_judicial_convictions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_judicial_offences'))
+    )
+    with op.batch_alter_table('judicial_offences', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_judicial_offences_conviction_id'), ['conviction_id'], unique=False)
+
     op.create_table('legacy_ids',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('personal_id', sa.String(length=12), nullable=False),
@@ -367,6 +760,55 @@ def upgrade() -> None:
     with op.batch_alter_table('legacy_ids', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_legacy_ids_number'), ['number'], unique=False)
         batch_op.create_index(batch_op.f('ix_legacy_ids_personal_id'), ['personal_id'], unique=False)
+
+    op.create_table('link_candidates',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('job_id', sa.String(length=36), nullable=False),
+    sa.Column('record_id', sa.String(length=120), nullable=False),
+    sa.Column('personal_id', sa.String(length=12), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=False),
+    sa.Column('match_probability', sa.Float(), nullable=False),
+    sa.Column('match_weight', sa.Float(), nullable=False),
+    sa.Column('record', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('pending','accepted','rejected','superseded')", name=op.f('ck_link_candidates_status')),
+    sa.ForeignKeyConstraint(['job_id'], ['link_jobs.id'], name=op.f('fk_link_candidates_job_id_link_jobs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_link_candidates')),
+    sa.UniqueConstraint('job_id', 'record_id', 'rank', name='uq_link_candidates_job_record_rank')
+    )
+    with op.batch_alter_table('link_candidates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_link_candidates_job_id'), ['job_id'], unique=False)
+        batch_op.create_index('ix_link_candidates_status_job', ['status', 'job_id'], unique=False)
+
+    op.create_table('ops_kiosks',
+    sa.Column('facility_code', sa.String(length=5), nullable=False),
+    sa.Column('committed', sa.Integer(), nullable=False),
+    sa.Column('deployed', sa.Integer(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=120), nullable=True),
+    sa.CheckConstraint('committed >= 0', name=op.f('ck_ops_kiosks_committed')),
+    sa.CheckConstraint('deployed >= 0', name=op.f('ck_ops_kiosks_deployed')),
+    sa.ForeignKeyConstraint(['facility_code'], ['facilities.code'], name=op.f('fk_ops_kiosks_facility_code_facilities')),
+    sa.PrimaryKeyConstraint('facility_code', name=op.f('pk_ops_kiosks'))
+    )
+    op.create_table('ops_rollout_changes',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.String(length=120), nullable=False),
+    sa.Column('actor_name', sa.String(length=160), nullable=False),
+    sa.Column('field', sa.String(length=32), nullable=False),
+    sa.Column('old_value', sa.String(length=255), nullable=True),
+    sa.Column('new_value', sa.String(length=255), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['ops_rollout_units.id'], name=op.f('fk_ops_rollout_changes_unit_id_ops_rollout_units'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ops_rollout_changes'))
+    )
+    with op.batch_alter_table('ops_rollout_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ops_rollout_changes_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ops_rollout_changes_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('residences',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -420,11 +862,57 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['agency_code'], ['agencies.code'], name=op.f('fk_staff_accounts_agency_code_agencies')),
     sa.PrimaryKeyConstraint('personal_id', name=op.f('pk_staff_accounts'))
     )
+    op.create_table('link_decisions',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('candidate_id', sa.Integer(), nullable=False),
+    sa.Column('decision', sa.String(length=8), nullable=False),
+    sa.Column('reviewer', sa.String(length=64), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("decision IN ('accept','reject')", name=op.f('ck_link_decisions_decision')),
+    sa.ForeignKeyConstraint(['candidate_id'], ['link_candidates.id'], name=op.f('fk_link_decisions_candidate_id_link_candidates'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_link_decisions'))
+    )
+    with op.batch_alter_table('link_decisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_link_decisions_candidate_id'), ['candidate_id'], unique=False)
+
+    op.create_table('linked_records',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('job_id', sa.String(length=36), nullable=False),
+    sa.Column('dataset', sa.String(length=120), nullable=False),
+    sa.Column('record_id', sa.String(length=120), nullable=False),
+    sa.Column('personal_id', sa.String(length=12), nullable=False),
+    sa.Column('match_probability', sa.Float(), nullable=False),
+    sa.Column('method', sa.String(length=10), nullable=False),
+    sa.Column('reviewer', sa.String(length=64), nullable=True),
+    sa.Column('decision_id', sa.Integer(), nullable=True),
+    sa.Column('linked_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("method IN ('auto','clerical')", name=op.f('ck_linked_records_method')),
+    sa.ForeignKeyConstraint(['decision_id'], ['link_decisions.id'], name=op.f('fk_linked_records_decision_id_link_decisions')),
+    sa.ForeignKeyConstraint(['job_id'], ['link_jobs.id'], name=op.f('fk_linked_records_job_id_link_jobs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_linked_records')),
+    sa.UniqueConstraint('job_id', 'record_id', name='uq_linked_records_job_record')
+    )
+    with op.batch_alter_table('linked_records', schema=None) as batch_op:
+        batch_op.create_index('ix_linked_records_dataset_record', ['dataset', 'record_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_linked_records_job_id'), ['job_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_linked_records_personal_id'), ['personal_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('linked_records', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_linked_records_personal_id'))
+        batch_op.drop_index(batch_op.f('ix_linked_records_job_id'))
+        batch_op.drop_index('ix_linked_records_dataset_record')
+
+    op.drop_table('linked_records')
+    with op.batch_alter_table('link_decisions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_link_decisions_candidate_id'))
+
+    op.drop_table('link_decisions')
     op.drop_table('staff_accounts')
     with op.batch_alter_table('service_clients', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_service_clients_facility_code'))
@@ -437,11 +925,46 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_residences_personal_id'))
 
     op.drop_table('residences')
+    with op.batch_alter_table('ops_rollout_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ops_rollout_changes_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_ops_rollout_changes_at'))
+
+    op.drop_table('ops_rollout_changes')
+    op.drop_table('ops_kiosks')
+    with op.batch_alter_table('link_candidates', schema=None) as batch_op:
+        batch_op.drop_index('ix_link_candidates_status_job')
+        batch_op.drop_index(batch_op.f('ix_link_candidates_job_id'))
+
+    op.drop_table('link_candidates')
     with op.batch_alter_table('legacy_ids', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_legacy_ids_personal_id'))
         batch_op.drop_index(batch_op.f('ix_legacy_ids_number'))
 
     op.drop_table('legacy_ids')
+    with op.batch_alter_table('judicial_offences', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_judicial_offences_conviction_id'))
+
+    op.drop_table('judicial_offences')
+    with op.batch_alter_table('judicial_expungement_decisions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_judicial_expungement_decisions_conviction_id'))
+
+    op.drop_table('judicial_expungement_decisions')
+    with op.batch_alter_table('judicial_enforcement_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_judicial_enforcement_events_conviction_id'))
+
+    op.drop_table('judicial_enforcement_events')
+    with op.batch_alter_table('judicial_certificates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_judicial_certificates_personal_id'))
+
+    op.drop_table('judicial_certificates')
+    with op.batch_alter_table('judicial_application_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_judicial_application_events_application_id'))
+
+    op.drop_table('judicial_application_events')
+    with op.batch_alter_table('judicial_additional_penalties', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_judicial_additional_penalties_conviction_id'))
+
+    op.drop_table('judicial_additional_penalties')
     with op.batch_alter_table('health_visit_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_health_visit_versions_visit_id'))
 
@@ -483,11 +1006,48 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_family_links_personal_id'))
 
     op.drop_table('family_links')
+    with op.batch_alter_table('civil_steps', schema=None) as batch_op:
+        batch_op.drop_index('ix_civil_steps_due')
+        batch_op.drop_index(batch_op.f('ix_civil_steps_case_id'))
+
+    op.drop_table('civil_steps')
     op.drop_table('outbox_deliveries')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_unpublished')
 
     op.drop_table('outbox')
+    with op.batch_alter_table('ops_rollout_units', schema=None) as batch_op:
+        batch_op.drop_index('uq_ops_rollout_units_province_only', sqlite_where=sa.text('facility_code IS NULL'), postgresql_where=sa.text('facility_code IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_ops_rollout_units_province_code'))
+
+    op.drop_table('ops_rollout_units')
+    op.drop_table('link_jobs')
+    op.drop_table('judicial_record_sequences')
+    with op.batch_alter_table('judicial_convictions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_judicial_convictions_personal_id'))
+
+    op.drop_table('judicial_convictions')
+    with op.batch_alter_table('judicial_bans', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_judicial_bans_personal_id'))
+
+    op.drop_table('judicial_bans')
+    with op.batch_alter_table('judicial_applications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_judicial_applications_status'))
+        batch_op.drop_index('ix_judicial_applications_queue')
+        batch_op.drop_index(batch_op.f('ix_judicial_applications_province_code'))
+        batch_op.drop_index(batch_op.f('ix_judicial_applications_personal_id'))
+
+    op.drop_table('judicial_applications')
+    op.drop_table('insurance_number_counters')
+    with op.batch_alter_table('insurance_health_cards', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_insurance_health_cards_personal_id'))
+
+    op.drop_table('insurance_health_cards')
+    op.drop_table('insurance_funeral_allowances')
+    with op.batch_alter_table('insurance_contribution_periods', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_insurance_contribution_periods_personal_id'))
+
+    op.drop_table('insurance_contribution_periods')
     with op.batch_alter_table('ingest_batches', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ingest_batches_facility_code'))
 
@@ -506,6 +1066,13 @@ def downgrade() -> None:
 
     op.drop_table('facilities')
     op.drop_table('dev_idp_codes')
+    op.drop_table('civil_counters')
+    with op.batch_alter_table('civil_cases', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_civil_cases_subject_personal_id'))
+        batch_op.drop_index(batch_op.f('ix_civil_cases_province_code'))
+        batch_op.drop_index(batch_op.f('ix_civil_cases_applicant_personal_id'))
+
+    op.drop_table('civil_cases')
     with op.batch_alter_table('citizens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_citizens_full_name'))
         batch_op.drop_index('ix_citizens_birth_date_given')
