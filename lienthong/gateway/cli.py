@@ -69,6 +69,23 @@ def gen_xml130(path: str | os.PathLike, visits: int, facility_code: str = "01001
                           error_rate=error_rate)
 
 
+def registry_patients(database_url: str | None, seed: int, limit: int = 5000) -> list[tuple]:
+    """Up to ``limit`` living citizens (personal ID, full name, birth date, sex), a deterministic sample."""
+    import random
+
+    from sqlalchemy import select
+
+    from lienthong.db import session_factory
+    from lienthong.population.models import Citizen
+
+    with session_factory(database_url)() as session:
+        rows = session.execute(select(Citizen.personal_id, Citizen.full_name, Citizen.birth_date, Citizen.sex)
+                               .where(Citizen.status == "alive").order_by(Citizen.personal_id)).all()
+    rows = [tuple(r) for r in rows]
+    random.Random(seed).shuffle(rows)
+    return rows[:limit]
+
+
 def register(app: typer.Typer) -> None:
     """Add ``ingest`` and ``gen xml130`` to the main CLI."""
     from lienthong.cli import DbOption, _use_database, console
@@ -112,10 +129,17 @@ def register(app: typer.Typer) -> None:
     def gen_cmd(path: Path = typer.Argument(..., help="output file"),
                 visits: int = typer.Option(1000, "--visits", "-n", min=1, help="number of visits (dossiers)"),
                 facility: str = typer.Option("01001", "--facility", help="MACSKCB of the envelope"),
-                seed: int = typer.Option(2026, "--seed", help="random seed (same seed, same file)")) -> None:
+                seed: int = typer.Option(2026, "--seed", help="random seed (same seed, same file)"),
+                from_registry: bool = typer.Option(False, "--from-registry",
+                                                   help="draw patients from the database's living citizens"),
+                database_url: Optional[str] = DbOption) -> None:
         """Write a realistic synthetic QĐ 130/4750 envelope."""
+        citizens = registry_patients(_use_database(database_url), seed) if from_registry else None
+        if from_registry and not citizens:
+            console.print("[red]Không có công dân nào trong cơ sở dữ liệu (chạy `lienthong seed` trước).[/]")
+            raise typer.Exit(2)
         with console.status(f"writing {visits:,} visits…"):
-            result = gen_xml130(path, visits, facility, seed)
+            result = gen_xml130(path, visits, facility, seed, citizens=citizens)
         tables = ", ".join(f"{k} {v:,}" for k, v in sorted(result.tables.items(), key=lambda kv: int(kv[0][3:])))
         console.print(f"[green]{path}[/]: {result.visits:,} hồ sơ, {result.records:,} bản ghi, "
                       f"{result.bytes_written / 1e6:,.1f} MB ({tables})")
