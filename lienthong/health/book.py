@@ -121,6 +121,7 @@ class ProfileOut(BaseModel):
     chronic_conditions: list[ChronicCondition]
     allergies: list[str]
     updated_at: datetime | None
+    closed_on: date | None = None
 
 
 class VisitOut(BaseModel):
@@ -299,6 +300,7 @@ def profile_for(session: Session, personal_id: str, latest: Visit | None) -> Pro
             allergies=[a if isinstance(a, str) else (a.get("name") or a.get("substance") or json.dumps(a, ensure_ascii=False))
                        for a in (p.allergies or [])],
             updated_at=aware(p.updated_at),
+            closed_on=p.closed_on,
         )
     # No profile row yet: the latest measured values from visits.
     return ProfileOut(blood_group=latest.blood_group if latest else None,

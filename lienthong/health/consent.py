@@ -35,7 +35,7 @@ from lienthong.health.book import (
     LabResultOut, MedicationOut, aware, check_personal_id, facility_names, icd10_name, latest_visit,
     profile_for, recent_labs, recent_medications,
 )
-from lienthong.health.models import Share, Visit
+from lienthong.health.models import HealthProfile, Share, Visit
 from lienthong.identity.policy import Target, authorize, forbidden
 from lienthong.identity.principal import Principal
 from lienthong.population import service as population
@@ -196,6 +196,9 @@ def _require_facility(principal: Principal) -> str:
 def create_share(session: Session, principal: Principal, data: ShareIn, *, now: datetime | None = None) -> ShareCreated:
     personal_id = principal.personal_id or ""
     authorize(principal, "health.share.manage", Target(personal_id=personal_id))
+    profile = session.get(HealthProfile, personal_id)
+    if profile is not None and profile.closed_on is not None:
+        raise DomainError("sổ sức khỏe đã đóng, không thể chia sẻ")
     limit = max_share_minutes()
     if data.duration_minutes > limit:
         raise DomainError(f"thời hạn chia sẻ tối đa là {limit} phút", field="duration_minutes")

@@ -1,6 +1,7 @@
 """Periodic jobs of the health context."""
 
 from lienthong.db import unit_of_work
+from lienthong.health import handlers as _handlers  # noqa: F401  (subscribes health.book.close_requested)
 from lienthong.health import reminders
 from lienthong.jobs import register_periodic
 

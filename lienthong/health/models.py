@@ -201,6 +201,8 @@ class HealthProfile(Base):
     weight_kg: Mapped[float | None] = mapped_column(Numeric(6, 2), nullable=True)
     chronic_conditions: Mapped[list] = mapped_column(JsonType, default=list)  # [{icd10, name, since}]
     allergies: Mapped[list] = mapped_column(JsonType, default=list)
+    # Set when the death procedure closes the book: no new consent shares, existing ones revoked.
+    closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 

@@ -150,6 +150,7 @@ def upgrade() -> None:
     sa.Column('weight_kg', sa.Numeric(precision=6, scale=2), nullable=True),
     sa.Column('chronic_conditions', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('allergies', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('closed_on', sa.Date(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('personal_id', name=op.f('pk_health_profiles'))
     )
