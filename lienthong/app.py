@@ -41,6 +41,9 @@ def create_app() -> FastAPI:
         ),
     )
     install_error_handlers(app)
+    from lienthong.identity.csrf import SameOriginMiddleware
+
+    app.add_middleware(SameOriginMiddleware)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:
