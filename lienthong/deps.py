@@ -6,17 +6,10 @@ from collections.abc import Iterator
 
 from sqlalchemy.orm import Session
 
-from lienthong.db import session_factory
+from lienthong.db import unit_of_work
 
 
 def get_db() -> Iterator[Session]:
     """A unit of work per request: committed when the route returns, rolled back on error."""
-    session = session_factory()()
-    try:
+    with unit_of_work() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()

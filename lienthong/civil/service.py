@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime
 
 from pydantic import BaseModel, Field, field_validator
@@ -13,6 +12,7 @@ from lienthong.audit import service as audit
 from lienthong.civil import agents, birth, death, workflow
 from lienthong.civil.models import ProcedureCase, ProcedureStep
 from lienthong.db import utcnow
+from lienthong.population.schemas import clean_name_part
 from lienthong.errors import DomainError, NotFound
 from lienthong.identity.policy import Target, authorize, forbidden
 from lienthong.identity.principal import Principal
@@ -78,10 +78,7 @@ class BirthConfirmIn(BaseModel):
     @field_validator("family_name", "middle_name", "given_name")
     @classmethod
     def _name(cls, v: str) -> str:
-        v = unicodedata.normalize("NFC", " ".join(v.split()))
-        if any(ch.isdigit() for ch in v):
-            raise ValueError("họ tên không được chứa chữ số")
-        return v
+        return clean_name_part(v)
 
 
 class DeathConfirmIn(BaseModel):

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lienthong.population.ids import validate_cmnd
+
+
+def clean_name_part(value: str) -> str:
+    """One part of a person's name: NFC, single spaces, no digits (a pydantic validator body)."""
+    value = unicodedata.normalize("NFC", " ".join(value.split()))
+    if any(ch.isdigit() for ch in value):
+        raise ValueError("họ tên không được chứa chữ số")
+    return value
 
 
 class ResidenceIn(BaseModel):
@@ -58,12 +67,7 @@ class CitizenIn(BaseModel):
     @field_validator("family_name", "middle_name", "given_name")
     @classmethod
     def _name(cls, v: str) -> str:
-        import unicodedata
-
-        v = unicodedata.normalize("NFC", " ".join(v.split()))
-        if any(ch.isdigit() for ch in v):
-            raise ValueError("họ tên không được chứa chữ số")
-        return v
+        return clean_name_part(v)
 
 
 class ResidenceOut(BaseModel):
