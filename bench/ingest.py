@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ingest.py [--visits 20000] [--citizens 5000] [--workers N]
                                      [--pg postgresql://postgres@127.0.0.1:5432] [--breakdown]
-                                     [--profile FILE] [--keep]
+                                     [--profile FILE] [--keep] [--cold]
 
 Creates ``lienthong_bench_ingest_<pid>``, migrates it, seeds citizens (so visits carry real personal
 IDs and land in real health profiles), writes a synthetic envelope of ``--visits`` dossiers with
@@ -17,6 +17,13 @@ the xml130 generator, then times:
   (same columns and indexes) on the same server, and the ratio of the two rates;
 * with ``--breakdown``, a single-process pass over the file timing parse / validate / map /
   canonical JSON separately (where the CPU goes).
+
+The worker pool is started before the timed ingest (a server starts it once, see
+``start_workers``); ``--cold`` times the first ingest with the pool start-up included.
+
+The CPU used per visit by this process, the worker processes and the database backend is printed
+too, with the rate it allows on this many cores: on a shared machine wall-clock rates swing with the
+load of other processes, CPU per visit much less.
 
 Peak RSS of this process and of the worker processes is printed. The database is dropped
 afterwards unless ``--keep``.
@@ -95,6 +102,39 @@ def breakdown(path: str, facility: str) -> dict[str, float]:
     return t
 
 
+def _proc_cpu(pid: int) -> float:
+    """utime + stime of a process in seconds (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            parts = fh.read().rsplit(")", 1)[1].split()
+        return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def cpu_snapshot(url: str, name: str) -> dict[str, float]:
+    """CPU seconds used so far by this process, the worker pool and this database's backends.
+
+    On a shared machine wall-clock rates vary with the load; CPU per visit does not (much), and
+    ``cores / CPU per visit`` bounds the rate on an otherwise idle machine.
+    """
+    from lienthong.health import xml_mapping
+
+    pool = xml_mapping._pool
+    workers = sum(_proc_cpu(pid) for pid in (getattr(pool, "_processes", None) or {})) if pool else 0.0
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s "
+                                           "AND pid <> pg_backend_pid()", (name,))]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"main": usage.ru_utime + usage.ru_stime, "workers": workers,
+            "postgres": {pid: _proc_cpu(pid) for pid in pids}}
+
+
+def cpu_delta(before: dict, after: dict) -> dict[str, float]:
+    pg = sum(v - before["postgres"].get(pid, 0.0) for pid, v in after["postgres"].items())
+    return {"main": after["main"] - before["main"], "workers": after["workers"] - before["workers"], "postgres": pg}
+
+
 def copy_limit(url: str) -> tuple[float, int]:
     """Seconds to COPY the rows ingest wrote into empty copies of the tables; total rows."""
     dumps: dict[str, tuple[str, bytes]] = {}
@@ -138,10 +178,11 @@ def main() -> int:
     ap.add_argument("--breakdown", action="store_true", help="also time parse/validate/map/json separately")
     ap.add_argument("--profile", help="write cProfile stats of the ingest (main process) to this file")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--cold", action="store_true", help="include the worker pool start-up in the timed ingest")
     args = ap.parse_args()
 
     from lienthong.gateway.cli import cli_principal, gen_xml130
-    from lienthong.health.xml_mapping import default_workers, ingest_xml130, shutdown_workers
+    from lienthong.health.xml_mapping import default_workers, ingest_xml130, shutdown_workers, start_workers
 
     name = f"lienthong_bench_ingest_{os.getpid()}"
     admin = args.pg.rstrip("/") + "/postgres"
@@ -164,7 +205,13 @@ def main() -> int:
 
         workers = default_workers() if args.workers is None else args.workers
         principal = cli_principal(args.facility)
+        if workers and not args.cold:
+            # A server keeps its pool: start it (spawn + imports) before timing, as at server start-up.
+            t = time.perf_counter()
+            start_workers(workers)
+            print(f"started {workers} worker processes in {time.perf_counter() - t:.2f} s (not timed; --cold to include)")
         profiler = cProfile.Profile() if args.profile else None
+        cpu0 = cpu_snapshot(url, name)
         t = time.perf_counter()
         if profiler:
             profiler.enable()
@@ -173,6 +220,7 @@ def main() -> int:
             profiler.disable()
             profiler.dump_stats(args.profile)
         e2e = time.perf_counter() - t
+        cpu = cpu_delta(cpu0, cpu_snapshot(url, name))
         if batch.status != "done" or batch.rejected:
             print(f"!! batch {batch.status}, rejected {batch.rejected}: {batch.errors[:3]}")
         print(f"\ningest ({workers} validation workers): {batch.dossiers:,} visits, {batch.resources:,} resources "
@@ -180,6 +228,13 @@ def main() -> int:
         print(f"  {batch.dossiers / e2e:,.0f} visits/s, {batch.resources / e2e:,.0f} resources/s "
               f"(target {TARGET_RESOURCES_PER_S:,}: {'met' if batch.resources / e2e >= TARGET_RESOURCES_PER_S else 'NOT met'})"
               f", {size / e2e / 1e6:,.1f} MB/s of XML")
+
+        cpu_total = sum(cpu.values())
+        cores = os.cpu_count() or 1
+        print(f"  CPU per visit: {cpu_total / batch.dossiers * 1e3:.3f} ms (main {cpu['main'] / batch.dossiers * 1e3:.3f}, "
+              f"workers {cpu['workers'] / batch.dossiers * 1e3:.3f}, postgres {cpu['postgres'] / batch.dossiers * 1e3:.3f}); "
+              f"{cores} cores -> at most {cores * batch.resources / cpu_total:,.0f} resources/s on an idle machine"
+              f" (load average now {os.getloadavg()[0]:.1f})")
 
         rss_after_ingest = rss_mb(resource.RUSAGE_SELF)
 

@@ -170,6 +170,21 @@ def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if tag.startswith("{") else tag
 
 
+_KNOWN_NAMES: dict[int, tuple[TableSpec, frozenset[str]]] = {}
+_count_elements = etree.XPath("count(//*)")
+
+
+def _known_names(table: TableSpec) -> frozenset[str]:
+    """Field names of ``table`` (cached; CHUKYDONVI and namespaced tags are never in it)."""
+    entry = _KNOWN_NAMES.get(id(table))
+    if entry is None or entry[0] is not table:
+        if len(_KNOWN_NAMES) > 256:
+            _KNOWN_NAMES.clear()
+        names = frozenset(f.name for f in table.fields if f.name != "CHUKYDONVI" and not f.name.startswith("{"))
+        entry = _KNOWN_NAMES[id(table)] = (table, names)
+    return entry[1]
+
+
 def _err(table: str, message: str, code: str, field_name: str | None = None,
          index: int | None = None, severity: str = "error") -> FieldError:
     return FieldError(table, index, field_name, code, message, severity)  # type: ignore[arg-type]
@@ -219,17 +234,22 @@ def parse_inner(loai: str, data: bytes, table: TableSpec,
     if _local(root.tag) != table.root:
         return [], [_err(loai, f"Phần tử gốc của tệp {loai} phải là <{table.root}>, nhận được "
                                f"<{_local(root.tag)}>", "unexpected_structure")]
+    elements = 1  # element nodes outside the records' fields (root, containers, records, others)
     if not table.is_list:
         rec_elems = [root]
     else:
         rec_elems = []
         for child in root:
             name = _local(child.tag)
+            if name:
+                elements += 1
             if table.list_tag and name == table.list_tag:
                 for rec in child:
                     if _local(rec.tag) == table.record_tag:
                         rec_elems.append(rec)
+                        elements += 1
                     elif isinstance(rec.tag, str):
+                        elements += 1
                         errors.append(_err(loai, f"Phần tử <{_local(rec.tag)}> không hợp lệ trong "
                                                  f"<{table.list_tag}>", "unexpected_structure",
                                            _local(rec.tag), severity="warning"))
@@ -238,9 +258,23 @@ def parse_inner(loai: str, data: bytes, table: TableSpec,
             elif name and name != "CHUKYDONVI":
                 errors.append(_err(loai, f"Phần tử <{name}> không hợp lệ trong <{table.root}>",
                                    "unexpected_structure", name, severity="warning"))
+    # Fast path (the common case): every record is a flat list of distinct fields named in the
+    # spec, and the document has no other element (checked at C level: dict size, known-name set,
+    # element count). Otherwise the per-field loop below runs and reports what is wrong.
+    known = _known_names(table)
+    fast: list[dict[str, str]] = []
+    for rec in rec_elems:
+        values = {f.tag: f.text or "" for f in rec}
+        if len(values) != len(rec) or not known.issuperset(values):
+            break
+        elements += len(values)
+        fast.append(values)
+    else:
+        if _count_elements(root) == elements:
+            return fast, errors
     records: list[dict[str, str]] = []
     for idx, rec in enumerate(rec_elems):
-        values: dict[str, str] = {}
+        values = {}
         for f in rec:
             name = f.tag
             if name.__class__ is not str or name[0] == "{":
@@ -362,7 +396,7 @@ class EnvelopeReader:
                     el.clear()
                 elif depth == 4 and name == "HOSO" and path[1:3] == ["THONGTINHOSO", "DANHSACHHOSO"]:
                     index += 1
-                    dossier = self._build(index, hoso_line, files, inner_parser)
+                    dossier = self.build_dossier(index, hoso_line, files, inner_parser)
                     files = []
                     pending = 0
                     parent = el.getparent()
@@ -408,62 +442,88 @@ class EnvelopeReader:
                 ENVELOPE, f"SOLUONGHOSO khai báo {declared} hồ sơ nhưng tệp chỉ có {index}",
                 "record_count_mismatch", "SOLUONGHOSO"))
 
-    def _build(self, index: int, line: int | None, files: list[tuple[str, str]],
-               inner_parser: etree.XMLParser) -> Dossier:
-        dossier = Dossier(index=index, line=line, facility_code=self.header.facility_code or "", ma_lk=None)
-        errors = dossier.errors
-        declared = self.header.declared_count
-        if declared is not None and index > declared:
-            errors.append(_err(DOSSIER, f"Hồ sơ thứ {index} vượt quá số lượng khai báo SOLUONGHOSO={declared}",
-                               "record_count_mismatch", "SOLUONGHOSO"))
-        if not files:
-            errors.append(_err(DOSSIER, "Hồ sơ không có tệp nào (FILEHOSO)", "missing_xml1", "LOAIHOSO"))
-        seen: set[str] = set()
-        for loai, text in files:
-            dossier.file_types.append(loai)
-            label = loai or DOSSIER
-            if not loai:
-                errors.append(_err(DOSSIER, "Thiếu LOAIHOSO trong FILEHOSO", "unknown_file_type", "LOAIHOSO"))
+    def build_dossier(self, index: int, line: int | None, files: list[tuple[str, str]],
+                      inner_parser: etree.XMLParser | None = None) -> Dossier:
+        """One HOSO -> :class:`Dossier`: decode, parse and check its ``(LOAIHOSO, base64 text)`` files.
+
+        The per-dossier step of the iteration (a subclass may override it, e.g. to defer the work to
+        another process, which then calls the module-level :func:`build_dossier`).
+        """
+        return build_dossier(index, line, files, facility_code=self.header.facility_code or "",
+                             declared_count=self.header.declared_count, spec=self.spec,
+                             max_file_bytes=self.max_file_bytes, parser=inner_parser, stats=self.stats)
+
+    _build = build_dossier  # former private name, kept for compatibility
+
+
+def build_dossier(index: int, line: int | None, files: list[tuple[str, str]], *, facility_code: str,
+                  declared_count: int | None = None, spec: SpecVersion | None = None,
+                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, parser: etree.XMLParser | None = None,
+                  stats: ParseStats | None = None) -> Dossier:
+    """Build the :class:`Dossier` of one HOSO from its ``(LOAIHOSO, base64 NOIDUNGFILE)`` pairs.
+
+    ``index``/``line``: 1-based position and line of the HOSO in the envelope; ``facility_code`` and
+    ``declared_count`` come from the envelope header (MACSKCB, SOLUONGHOSO). Every problem becomes a
+    :class:`FieldError` on the dossier. Safe to call in another process (pure function of its
+    arguments); ``stats.inner_bytes`` is updated when given.
+    """
+    spec = spec or latest()
+    parser = parser or hardened_parser()
+    dossier = Dossier(index=index, line=line, facility_code=facility_code or "", ma_lk=None)
+    errors = dossier.errors
+    declared = declared_count
+    if declared is not None and index > declared:
+        errors.append(_err(DOSSIER, f"Hồ sơ thứ {index} vượt quá số lượng khai báo SOLUONGHOSO={declared}",
+                           "record_count_mismatch", "SOLUONGHOSO"))
+    if not files:
+        errors.append(_err(DOSSIER, "Hồ sơ không có tệp nào (FILEHOSO)", "missing_xml1", "LOAIHOSO"))
+    seen: set[str] = set()
+    for loai, text in files:
+        dossier.file_types.append(loai)
+        label = loai or DOSSIER
+        if not loai:
+            errors.append(_err(DOSSIER, "Thiếu LOAIHOSO trong FILEHOSO", "unknown_file_type", "LOAIHOSO"))
+            continue
+        table = spec.tables.get(loai)
+        if table is None or loai in spec.not_in_envelope:
+            errors.append(_err(DOSSIER, f"Loại hồ sơ {loai!r} không hợp lệ trong tệp giám định",
+                               "unknown_file_type", "LOAIHOSO"))
+            continue
+        if loai in seen:
+            errors.append(_err(loai, f"Loại hồ sơ {loai} xuất hiện nhiều lần trong một hồ sơ",
+                               "duplicate_file_type", "LOAIHOSO"))
+            continue
+        seen.add(loai)
+        data, problem = decode_inner(label, text, max_file_bytes)
+        if problem is not None:
+            errors.append(problem)
+            continue
+        if stats is not None:
+            stats.inner_bytes += len(data)
+        records, problems = parse_inner(loai, data, table, parser)
+        errors.extend(problems)
+        if any(p.is_error for p in problems) and not records:
+            continue
+        dossier.tables[loai] = records
+    if "XML1" not in seen:
+        errors.append(_err(DOSSIER, "Hồ sơ thiếu bảng XML1 (chỉ tiêu tổng hợp)", "missing_xml1", "LOAIHOSO"))
+    xml1 = dossier.tables.get("XML1")
+    if xml1 is not None:
+        if len(xml1) != 1:
+            errors.append(_err("XML1", f"Bảng XML1 phải có đúng 1 bản ghi, nhận được {len(xml1)}",
+                               "unexpected_structure"))
+        if xml1:
+            dossier.ma_lk = (xml1[0].get("MA_LK") or "").strip() or None
+    if dossier.ma_lk is not None:
+        for loai, records in dossier.tables.items():
+            if loai == "XML1":
                 continue
-            table = self.spec.tables.get(loai)
-            if table is None or loai in self.spec.not_in_envelope:
-                errors.append(_err(DOSSIER, f"Loại hồ sơ {loai!r} không hợp lệ trong tệp giám định",
-                                   "unknown_file_type", "LOAIHOSO"))
-                continue
-            if loai in seen:
-                errors.append(_err(loai, f"Loại hồ sơ {loai} xuất hiện nhiều lần trong một hồ sơ",
-                                   "duplicate_file_type", "LOAIHOSO"))
-                continue
-            seen.add(loai)
-            data, problem = decode_inner(label, text, self.max_file_bytes)
-            if problem is not None:
-                errors.append(problem)
-                continue
-            self.stats.inner_bytes += len(data)
-            records, problems = parse_inner(loai, data, table, inner_parser)
-            errors.extend(problems)
-            if any(p.is_error for p in problems) and not records:
-                continue
-            dossier.tables[loai] = records
-        if "XML1" not in seen:
-            errors.append(_err(DOSSIER, "Hồ sơ thiếu bảng XML1 (chỉ tiêu tổng hợp)", "missing_xml1", "LOAIHOSO"))
-        xml1 = dossier.tables.get("XML1")
-        if xml1 is not None:
-            if len(xml1) != 1:
-                errors.append(_err("XML1", f"Bảng XML1 phải có đúng 1 bản ghi, nhận được {len(xml1)}",
-                                   "unexpected_structure"))
-            if xml1:
-                dossier.ma_lk = (xml1[0].get("MA_LK") or "").strip() or None
-        if dossier.ma_lk is not None:
-            for loai, records in dossier.tables.items():
-                if loai == "XML1":
-                    continue
-                for i, rec in enumerate(records):
-                    value = (rec.get("MA_LK") or "").strip()
-                    if value and value != dossier.ma_lk:
-                        errors.append(_err(loai, f"MA_LK {value!r} không khớp MA_LK {dossier.ma_lk!r} của XML1",
-                                           "ma_lk_mismatch", "MA_LK", i))
-        return dossier
+            for i, rec in enumerate(records):
+                value = (rec.get("MA_LK") or "").strip()
+                if value and value != dossier.ma_lk:
+                    errors.append(_err(loai, f"MA_LK {value!r} không khớp MA_LK {dossier.ma_lk!r} của XML1",
+                                       "ma_lk_mismatch", "MA_LK", i))
+    return dossier
 
 
 def _decl_line(buf: bytes) -> int:

@@ -256,17 +256,213 @@ def check_value(f: FieldSpec, raw: str | None, spec: SpecVersion,
         return (s if exc.severity != "error" else None), issues
 
 
+# --- compiled field plans (fast path) --------------------------------------------------------------
+#
+# ``check_value`` is the reference: for every field, a plan holds a converter specialised for its
+# kind that handles the common, valid case (plain ASCII digits, in-range, known code...) and raises
+# on anything else; the record loop then calls ``check_value`` itself, so every value, issue, code
+# and message is exactly the reference's. Empty optional fields cost one dict lookup.
+
+_K_STR, _K_CONV = 0, 1
+
+
+def _fast_int(f: FieldSpec, spec: SpecVersion):
+    precision, lo, hi = f.precision, f.min_value, f.max_value
+    codes = spec.code_lists[f.codes].codes if f.codes is not None else None
+
+    def conv(s: str) -> int:
+        if not (s.isascii() and s.isdigit()) or (precision is not None and len(s) > precision):
+            raise ValueError
+        value = int(s)
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ValueError
+        if codes is not None and str(value) not in codes and s not in codes:
+            raise ValueError
+        return value
+    return conv
+
+
+def _fast_decimal(f: FieldSpec):
+    precision, scale = f.precision, f.scale
+    # len(ip) <= max_int implies the reference's digit count (leading zeros stripped) fits too;
+    # a longer integer part (e.g. leading zeros) goes to the reference path.
+    max_int = (1 << 62) if precision is None else precision - scale
+    max_frac = (1 << 62) if precision is None else scale
+    _Dec = Decimal
+
+    def conv(s: str) -> Decimal:
+        ip, dot, fp = s.partition(".")
+        if s.isascii() and ip.isdigit() and len(ip) <= max_int and (
+                not dot or (fp.isdigit() and len(fp) <= max_frac)):
+            return _Dec(s)
+        raise ValueError
+    return conv
+
+
+def _fast_datetime(s: str) -> datetime:
+    if len(s) != 12 or not (s.isascii() and s.isdigit()):
+        raise ValueError
+    return datetime(int(s[0:4]), int(s[4:6]), int(s[6:8]), int(s[8:10]), int(s[10:12]))
+
+
+def _fast_date(s: str) -> date:
+    if len(s) != 8 or not (s.isascii() and s.isdigit()):
+        raise ValueError
+    return date(int(s[0:4]), int(s[4:6]), int(s[6:8]))
+
+
+def _fast_code(codes):
+    def conv(s: str) -> str:
+        if s not in codes:
+            raise ValueError
+        return s
+    return conv
+
+
+_K_OPTS = 2  # converter needs the validation options (identity documents)
+_NO_OPTS = ValidationOptions()
+
+
+def _fast_icd10(s: str) -> str:
+    if not _ICD10_RE.match(s):
+        raise ValueError
+    return s
+
+
+def _fast_multi(one):
+    def conv(s: str) -> list:
+        parts = [p.strip() for p in s.split(";")]
+        if parts[-1] == "" and len(parts) > 1:  # one trailing ';' is tolerated
+            parts.pop()
+        if not all(parts):
+            raise ValueError
+        return parts if one is None else [one(p) for p in parts]
+    return conv
+
+
+class _Plan:
+    __slots__ = ("table", "spec", "items", "known", "names", "required", "fast")
+
+    def __init__(self, table: TableSpec, spec: SpecVersion):
+        self.table, self.spec = table, spec
+        self.known = frozenset(f.name for f in table.fields)
+        items = []
+        self.names = tuple(f.name for f in table.fields)
+        self.required = tuple(f.name for f in table.fields if f.required)
+        self.fast: dict[str, tuple] | None = {}
+        for f in table.fields:
+            conv = None
+            kind = _K_CONV
+            if not f.multi and f.fmt is None:
+                if f.kind == "str":
+                    if f.codes is None:
+                        kind = _K_STR
+                    else:
+                        conv = _fast_code(spec.code_lists[f.codes].codes)
+                elif f.kind == "int":
+                    conv = _fast_int(f, spec)
+                elif f.kind == "decimal" and f.codes is None:
+                    conv = _fast_decimal(f)
+                elif f.kind == "datetime" and f.codes is None:
+                    conv = _fast_datetime
+                elif f.kind == "date" and f.codes is None:
+                    conv = _fast_date
+            items.append((f, f.name, f.required, f.max_length, kind, conv))
+            # whole-record fast path: a converter for every field (the single-field one above, or
+            # the reference converter for semantic checks, wrapped for ';'-lists)
+            fkind, fconv = kind, conv
+            if f.fmt == "identity_document":
+                if f.multi:
+                    fkind = None
+                else:
+                    fkind, fconv = _K_OPTS, (lambda s, opts, f=f: _convert_one(f, s, spec, opts))
+            elif kind == _K_STR or conv is not None:
+                pass
+            else:
+                if f.fmt is None and f.kind == "str" and f.codes is None:
+                    one = None
+                elif f.fmt == "icd10" and f.kind == "str" and f.codes is None:
+                    one = _fast_icd10
+                elif f.fmt is None and f.kind == "date" and f.codes is None:
+                    one = _fast_date
+                else:
+                    one = (lambda s, f=f: _convert_one(f, s, spec, _NO_OPTS))
+                fkind, fconv = _K_CONV, (_fast_multi(one) if f.multi else one)
+            if fkind is not None:
+                self.fast.setdefault(f.name, (fkind, f.max_length if f.max_length is not None else 1 << 62, fconv))
+        self.items = tuple(items)
+        if len(self.names) != len(set(self.names)):  # a spec listing a field twice: reference path only
+            self.fast = None
+
+
+_PLANS: dict[tuple[int, int], _Plan] = {}
+
+
+def _plan(table: TableSpec, spec: SpecVersion) -> _Plan:
+    key = (id(table), id(spec))
+    plan = _PLANS.get(key)
+    if plan is None or plan.table is not table or plan.spec is not spec:
+        if len(_PLANS) > 256:
+            _PLANS.clear()
+        plan = _PLANS[key] = _Plan(table, spec)
+    return plan
+
+
 def validate_record(table: TableSpec, record: dict[str, str], index: int, spec: SpecVersion,
                     opts: ValidationOptions, errors: list[FieldError],
                     unknown_seen: set[str] | None = None) -> dict[str, Any]:
-    typed: dict[str, Any] = {}
+    plan = _plan(table, spec)
+    fast = plan.fast
+    if fast is not None:
+        # Whole-record fast path: every non-empty value converts without issue (fields with a
+        # semantic check, ';'-lists or anything unusual make it give up), no required field is
+        # empty, no unknown field. Any doubt -> the field-by-field path below, which is the reference.
+        typed = dict.fromkeys(plan.names)
+        try:
+            for key, raw in record.items():
+                if raw:
+                    kind, max_length, conv = fast[key]
+                    s = raw.strip()
+                    if not s or len(s) > max_length:
+                        break
+                    typed[key] = s if kind == _K_STR else conv(s) if kind == _K_CONV else conv(s, opts)
+            else:
+                for key in plan.required:
+                    if typed[key] is None:
+                        break
+                else:
+                    return typed
+        except Exception:
+            pass
+    typed = {}
     name = table.name
-    for f in table.fields:
-        value, issues = check_value(f, record.get(f.name), spec, opts)
-        typed[f.name] = value
+    get = record.get
+    for f, fname, required, max_length, kind, conv in plan.items:
+        raw = get(fname)
+        if not raw and not required:
+            typed[fname] = None
+            continue
+        try:
+            s = raw.strip()
+            if s and (max_length is None or len(s) <= max_length):
+                if kind == _K_STR:
+                    typed[fname] = s
+                    continue
+                if conv is not None:
+                    typed[fname] = conv(s)
+                    continue
+                if not f.multi:
+                    typed[fname] = _convert_one(f, s, spec, opts)
+                    continue
+        except Exception:  # anything unusual: the reference path decides (value and issues)
+            pass
+        value, issues = check_value(f, raw, spec, opts)
+        typed[fname] = value
         for code, message, severity in issues:
-            errors.append(FieldError(name, index, f.name, code, message, severity))  # type: ignore[arg-type]
-    known = table.by_name
+            errors.append(FieldError(name, index, fname, code, message, severity))  # type: ignore[arg-type]
+    known = plan.known
+    if known.issuperset(record):
+        return typed
     for key in record:
         if key not in known and (unknown_seen is None or key not in unknown_seen):
             if unknown_seen is not None:
