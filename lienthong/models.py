@@ -11,6 +11,7 @@ from lienthong.judicial import models as _judicial  # noqa: F401
 from lienthong.ops import models as _ops  # noqa: F401
 from lienthong.population import models as _population  # noqa: F401
 from lienthong.linkage import models as _linkage  # noqa: F401
+from lienthong.notifications import models as _notifications  # noqa: F401
 from lienthong.db import Base
 
 metadata = Base.metadata

@@ -418,6 +418,23 @@ def upgrade() -> None:
     sa.CheckConstraint("status IN ('running','done','failed')", name=op.f('ck_link_jobs_status')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_link_jobs'))
     )
+    op.create_table('notifications',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('personal_id', sa.String(length=20), nullable=False),
+    sa.Column('topic', sa.String(length=128), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('link', sa.String(length=300), nullable=True),
+    sa.Column('event_id', sa.String(length=36), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
+    sa.UniqueConstraint('event_id', 'personal_id', name='uq_notifications_event_recipient')
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_recipient', ['personal_id', 'id'], unique=False)
+        batch_op.create_index('ix_notifications_unread', ['personal_id', 'read_at'], unique=False)
+
     op.create_table('ops_rollout_units',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('province_code', sa.Integer(), nullable=False),
@@ -1022,6 +1039,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ops_rollout_units_province_code'))
 
     op.drop_table('ops_rollout_units')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_unread')
+        batch_op.drop_index('ix_notifications_recipient')
+
+    op.drop_table('notifications')
     op.drop_table('link_jobs')
     op.drop_table('judicial_record_sequences')
     with op.batch_alter_table('judicial_convictions', schema=None) as batch_op:
