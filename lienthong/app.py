@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from lienthong import __version__
 from lienthong.config import get_settings
 from lienthong.errors import install_error_handlers
+from lienthong.limits import install_request_limits
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
@@ -41,6 +42,7 @@ def create_app() -> FastAPI:
         ),
     )
     install_error_handlers(app)
+    install_request_limits(app)
     from lienthong.identity.csrf import SameOriginMiddleware
 
     app.add_middleware(SameOriginMiddleware)
@@ -63,6 +65,7 @@ def create_app() -> FastAPI:
     from lienthong.judicial.routes import router as judicial_router
     from lienthong.judicial.web import router as judicial_web_router
     from lienthong.linkage.routes import router as linkage_router
+    from lienthong.notifications.routes import router as notifications_router
     from lienthong.ops.routes import api_router as ops_api_router, web_router as ops_web_router
     from lienthong.population.routes import router as population_router
     from lienthong.web.routes import install_web_handlers, router as web_router
@@ -83,6 +86,7 @@ def create_app() -> FastAPI:
     app.include_router(ops_web_router)
     app.include_router(judicial_router)
     app.include_router(judicial_web_router)
+    app.include_router(notifications_router)
     app.include_router(identity_router)
     if settings.dev_idp_enabled and not settings.oidc_issuer:
         from lienthong.identity.dev_idp import router as dev_idp_router

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     # deployments); larger ones run `lienthong worker` processes instead and set this to false.
     background_jobs: bool = True
 
+    # Request limits (see lienthong.limits): JSON/form bodies above this are refused with 413 (the
+    # gateway's XML/FHIR uploads have their own caps); longer query strings with 414.
+    request_max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    request_max_query_bytes: int = Field(default=16 * 1024, ge=1)
+    request_max_query_params: int = Field(default=200, ge=1)
+
     # Demo data.
     demo_citizens: int = Field(default=2000, ge=0)
     demo_province_code: int = 1  # current (34-unit) province code of the synthetic demo province

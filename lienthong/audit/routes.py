@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lienthong.params import INT64_MAX
 from lienthong.audit import service
 from lienthong.audit.models import AuditEntry
 from lienthong.deps import get_db
@@ -67,7 +68,7 @@ def _access(e: AuditEntry) -> dict:
 
 @router.get("/me/audit", response_model=AccessPage, summary="Every access to the logged-in citizen's data")
 def my_audit(
-    before: int | None = Query(None, ge=1, description="only entries with seq below this (paging)"),
+    before: int | None = Query(None, ge=1, le=INT64_MAX, description="only entries with seq below this (paging)"),
     limit: int = Query(50, ge=1, le=200),
     principal: Principal = Depends(requires("audit.read")),
     db: Session = Depends(get_db),
@@ -86,7 +87,7 @@ def list_audit(
     actor_type: str | None = Query(None, max_length=16),
     resource: str | None = Query(None, max_length=64),
     action: str | None = Query(None, max_length=32),
-    before: int | None = Query(None, ge=1, description="only entries with seq below this (paging)"),
+    before: int | None = Query(None, ge=1, le=INT64_MAX, description="only entries with seq below this (paging)"),
     limit: int = Query(50, ge=1, le=500),
     purpose: str = Query("kiểm tra nhật ký truy cập", min_length=3, max_length=255,
                          description="why the log is consulted (audited)"),
@@ -122,7 +123,7 @@ def list_audit(
 
 @router.post("/audit/verify", response_model=VerifyOut, summary="Recompute the audit hash chain")
 def verify_chain(
-    checkpoint_seq: int | None = Query(None, ge=1, description="seq of a checkpoint kept outside the database"),
+    checkpoint_seq: int | None = Query(None, ge=1, le=INT64_MAX, description="seq of a checkpoint kept outside the database"),
     checkpoint_hash: str | None = Query(None, min_length=64, max_length=64, pattern="^[0-9a-f]{64}$"),
     principal: Principal = Depends(requires("audit.verify")),
     db: Session = Depends(get_db),

@@ -7,11 +7,11 @@ Pages: ``/thu-tuc`` (my procedures), ``/thu-tuc/{id}`` (review and confirm), ``/
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from lienthong.civil import intake as _intake  # noqa: F401  (subscribes the certificate handler)
@@ -23,12 +23,12 @@ from lienthong.geo import units
 from lienthong.identity.policy import requires
 from lienthong.identity.principal import Principal
 from lienthong.web import routes as web
+from lienthong.web.templating import make_templates
+from lienthong.params import ProvinceCode, Version
 
 router = APIRouter(tags=["civil"])
 
-templates = Jinja2Templates(directory=[Path(__file__).parent / "templates", Path(web.__file__).parent / "templates"])
-templates.env.filters.update(web.templates.env.filters)
-templates.env.globals.update(web.templates.env.globals)
+templates = make_templates(Path(__file__).parent / "templates")
 templates.env.filters.update(address=address_text, ward_name=ward_name)
 
 
@@ -88,7 +88,7 @@ def retry_step(case_id: str, step: str, body: service.ActIn, principal: Principa
 
 
 @router.get("/api/v1/civil/overdue", response_model=list[service.OverdueRow])
-def overdue_cases(province_code: int | None = Query(None), procedure: str | None = Query(None),
+def overdue_cases(province_code: Annotated[ProvinceCode | None, Query()] = None, procedure: str | None = Query(None),
                   principal: Principal = Depends(requires("civil.dashboard")), db: Session = Depends(get_db)):
     """Steps past their legal deadline and failed steps (officers: their province)."""
     return service.overdue(db, principal, province_code=province_code, procedure=procedure)
@@ -115,7 +115,7 @@ def case_page(case_id: str, request: Request, principal: Principal = Depends(web
 
 
 @router.post("/thu-tuc/{case_id}/xac-nhan", include_in_schema=False)
-def confirm_page(case_id: str, request: Request, version: int = Form(...), family_name: str = Form(""),
+def confirm_page(case_id: str, request: Request, version: Annotated[Version, Form()], family_name: str = Form(""),
                  middle_name: str = Form(""), given_name: str = Form(""), sex: str = Form(""),
                  include_father: str = Form(""), residence_of: str = Form("mother"),
                  principal: Principal = Depends(web.web_requires("civil.confirm")), db: Session = Depends(get_db)):

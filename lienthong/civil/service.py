@@ -17,6 +17,7 @@ from lienthong.errors import DomainError, NotFound
 from lienthong.identity.policy import Target, authorize, forbidden
 from lienthong.identity.principal import Principal
 from lienthong.workdays import VN_TZ
+from lienthong.params import Version
 
 RESOURCE = "civil.case"
 PROCEDURE_NAMES = {"birth": "Liên thông khai sinh", "death": "Liên thông khai tử"}
@@ -67,7 +68,7 @@ class CaseOut(BaseModel):
 
 
 class BirthConfirmIn(BaseModel):
-    version: int
+    version: Version
     family_name: str = Field(min_length=1, max_length=40)
     middle_name: str = Field(default="", max_length=80)
     given_name: str = Field(min_length=1, max_length=40)
@@ -82,11 +83,11 @@ class BirthConfirmIn(BaseModel):
 
 
 class DeathConfirmIn(BaseModel):
-    version: int
+    version: Version
 
 
 class ActIn(BaseModel):
-    version: int
+    version: Version
     note: str | None = Field(default=None, max_length=500)
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lienthong.params import INT64_MAX
 from lienthong.audit import service as audit
 from lienthong.deps import get_db
 from lienthong.events.models import OutboxDelivery, OutboxEvent
@@ -48,7 +49,7 @@ class OutboxPage(BaseModel):
 def list_outbox(
     pending: bool = Query(False, description="only events not yet delivered everywhere"),
     topic: str | None = Query(None, max_length=128, description="exact topic"),
-    before: int | None = Query(None, ge=1, description="only events with seq below this (paging)"),
+    before: int | None = Query(None, ge=1, le=INT64_MAX, description="only events with seq below this (paging)"),
     limit: int = Query(50, ge=1, le=500),
     principal: Principal = Depends(requires("events.read")),
     db: Session = Depends(get_db),

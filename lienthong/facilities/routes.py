@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -10,6 +12,7 @@ from lienthong.deps import get_db
 from lienthong.facilities import schemas, service
 from lienthong.identity.policy import requires
 from lienthong.identity.principal import Principal
+from lienthong.params import Offset, ProvinceCode
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
@@ -20,8 +23,8 @@ class FacilityPage(BaseModel):
 
 
 @router.get("/facilities", response_model=FacilityPage)
-def list_facilities(province_code: int | None = None, tier: str | None = None, q: str | None = Query(None, max_length=100),
-                    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+def list_facilities(province_code: ProvinceCode | None = None, tier: str | None = None, q: str | None = Query(None, max_length=100),
+                    limit: int = Query(100, ge=1, le=1000), offset: Annotated[Offset, Query()] = 0,
                     _: Principal = Depends(requires("directory.read")), db: Session = Depends(get_db)):
     total, rows = service.list_facilities(db, province_code=province_code, tier=tier, q=q, limit=limit, offset=offset)
     return FacilityPage(total=total, items=[schemas.FacilityOut.model_validate(f) for f in rows])
@@ -41,7 +44,7 @@ def register_facility(body: schemas.FacilityIn, principal: Principal = Depends(r
 
 
 @router.get("/agencies", response_model=list[schemas.AgencyOut])
-def list_agencies(kind: str | None = None, province_code: int | None = None,
+def list_agencies(kind: str | None = Query(None, max_length=40), province_code: ProvinceCode | None = None,
                   _: Principal = Depends(requires("directory.read")), db: Session = Depends(get_db)):
     return service.list_agencies(db, kind=kind, province_code=province_code)
 

@@ -5,12 +5,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lienthong.facilities.rules import validate_facility_code
+from lienthong.params import ProvinceCode, WardCode
 
 
 class FacilityIn(BaseModel):
     code: str
     name: str = Field(min_length=3, max_length=255)
-    ward_code: int | None = None
+    ward_code: WardCode | None = None
     tier: Literal["central", "provincial", "regional", "commune"]
     ownership: Literal["public", "private"]
     insurance_contracted: bool = True
@@ -38,8 +39,8 @@ class AgencyIn(BaseModel):
     code: str = Field(pattern=r"^[A-Za-z0-9_.-]{2,20}$")
     name: str = Field(min_length=3, max_length=255)
     kind: Literal["police", "justice", "court", "social_insurance", "commune", "ministry"]
-    province_code: int | None = None
-    ward_code: int | None = None
+    province_code: ProvinceCode | None = None
+    ward_code: WardCode | None = None
 
 
 class AgencyOut(BaseModel):

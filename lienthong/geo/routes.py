@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from lienthong.geo import units
+from lienthong.params import ProvinceCode
 
 router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
 
@@ -49,7 +50,7 @@ def list_provinces():
 
 
 @router.get("/provinces/{code}/wards", response_model=list[WardOut])
-def list_wards(code: int):
+def list_wards(code: ProvinceCode):
     units.province(code)
     return [WardOut(code=int(w.code), name=w.name, division_type=w.division_type.value,
                     province_code=int(w.province_code)) for w in units.wards_of(code)]

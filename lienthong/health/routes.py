@@ -10,7 +10,6 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from lienthong.deps import get_db
@@ -20,12 +19,12 @@ from lienthong.health import reminders as _reminders  # noqa: F401  (registers t
 from lienthong.identity.policy import forbidden, requires
 from lienthong.identity.principal import Principal
 from lienthong.web import routes as web
+from lienthong.web.templating import make_templates
+from lienthong.params import RowId
 
 router = APIRouter(tags=["health-book"])
 
-templates = Jinja2Templates(directory=[Path(__file__).parent / "templates", Path(web.__file__).parent / "templates"])
-templates.env.filters.update(web.templates.env.filters)
-templates.env.globals.update(web.templates.env.globals)
+templates = make_templates(Path(__file__).parent / "templates")
 
 
 def _vnday(value: datetime | None) -> str:
@@ -142,13 +141,13 @@ def incoming_referrals(status: Literal["issued", "accepted", "rejected"] | None 
 
 
 @router.post("/api/v1/health/referrals/{referral_id}/accept", response_model=referrals.DecisionOut)
-def accept_referral(referral_id: int, data: referrals.DecisionIn | None = None,
+def accept_referral(referral_id: RowId, data: referrals.DecisionIn | None = None,
                     principal: Principal = Depends(requires("health.referral.decide")), db: Session = Depends(get_db)):
     return referrals.decide(db, principal, referral_id, accept=True, reason=data.note if data else None)
 
 
 @router.post("/api/v1/health/referrals/{referral_id}/reject", response_model=referrals.DecisionOut)
-def reject_referral(referral_id: int, data: referrals.RejectIn,
+def reject_referral(referral_id: RowId, data: referrals.RejectIn,
                     principal: Principal = Depends(requires("health.referral.decide")), db: Session = Depends(get_db)):
     return referrals.decide(db, principal, referral_id, accept=False, reason=data.reason)
 

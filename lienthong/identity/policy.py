@@ -111,6 +111,8 @@ RULES: dict[str, Rule] = {
     "ops.manage": _r("admin", description="update rollout status and kiosk registry"),
     # Events
     "events.read": _r("admin", description="inspect the event outbox"),
+    # Notification inbox
+    "notifications.read": _r("citizen", description="read one's own notifications"),
 }
 
 

@@ -11,7 +11,6 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -24,10 +23,13 @@ from lienthong.identity.models import ServiceClient, StaffAccount
 from lienthong.identity.policy import SESSION_COOKIE, principal_from_request, requires, unauthenticated
 from lienthong.identity.principal import Principal
 from lienthong.identity.tokens import issue_access_token
+from lienthong.web.templating import make_templates
+from lienthong.params import ProvinceCode
 
 router = APIRouter()
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# identity pages use their own layout (_layout.html), not the web shell
+templates = make_templates(Path(__file__).parent / "templates", include_web=False)
 
 
 def render_error(request: Request, message: str, status_code: int = 400, *,
@@ -214,7 +216,7 @@ class ClientIn(BaseModel):
     kind: Literal["facility", "agency"]
     facility_code: str | None = Field(None, max_length=5)
     agency_code: str | None = Field(None, max_length=20)
-    province_code: int | None = Field(None, description="defaults to the facility's or agency's province")
+    province_code: ProvinceCode | None = Field(None, description="defaults to the facility's or agency's province")
     scopes: list[str] = Field(min_length=1)
 
 
@@ -244,7 +246,7 @@ class ClientCreated(BaseModel):
 class StaffIn(BaseModel):
     personal_id: str = Field(min_length=12, max_length=12)
     role: Literal["officer", "admin"]
-    province_code: int | None = Field(None, description="required for officers; none for administrators")
+    province_code: ProvinceCode | None = Field(None, description="required for officers; none for administrators")
     agency_code: str | None = Field(None, max_length=20)
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from lienthong.deps import get_db
@@ -14,12 +13,11 @@ from lienthong.identity.policy import forbidden, requires
 from lienthong.identity.principal import Principal
 from lienthong.insurance import service
 from lienthong.web import routes as web
+from lienthong.web.templating import make_templates
 
 router = APIRouter(tags=["insurance"])
 
-templates = Jinja2Templates(directory=[Path(__file__).parent / "templates", Path(web.__file__).parent / "templates"])
-templates.env.filters.update(web.templates.env.filters)
-templates.env.globals.update(web.templates.env.globals)
+templates = make_templates(Path(__file__).parent / "templates")
 
 
 def _vnd(value: int | None) -> str:

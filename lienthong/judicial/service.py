@@ -38,6 +38,7 @@ from lienthong.db import unit_of_work, utcnow
 from lienthong.errors import Conflict, DomainError, NotFound
 from lienthong.events.bus import bus
 from lienthong.events.outbox import record_event
+from lienthong.population.ids import parse_personal_id
 from lienthong.geo import units
 from lienthong.identity.policy import Target, authorize, forbidden
 from lienthong.identity.principal import SYSTEM, Principal
@@ -490,6 +491,8 @@ def get_record(session: Session, principal: Principal, personal_id: str, purpose
     """An officer's look-up of a person's judicial record (audited), with the engine's explanation."""
     if len((purpose or "").strip()) < 3:
         raise DomainError("cần ghi rõ mục đích tra cứu", field="purpose")
+    # Refuse a malformed ID before it reaches the audit log (its column holds 12 characters).
+    parse_personal_id(personal_id, frozenset(get_settings().abroad_id_prefixes))
     residence = population.current_residence(session, personal_id)
     authorize(principal, "judicial.record.read",
               Target(personal_id=personal_id, province_code=residence.province_code if residence else None))

@@ -13,11 +13,9 @@ from pathlib import Path
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from lienthong import web as web_pkg
 from lienthong.db import utcnow
 from lienthong.deps import get_db
 from lienthong.errors import DomainError
@@ -26,10 +24,9 @@ from lienthong.judicial import schemas, service
 from lienthong.judicial.rules.procedure import FeeCategory
 from lienthong.web import routes as web
 from lienthong.web.routes import web_requires
+from lienthong.web.templating import make_templates
 
-templates = Jinja2Templates(directory=[Path(__file__).parent / "templates", Path(web_pkg.__file__).parent / "templates"])
-templates.env.filters.update(web.templates.env.filters)
-templates.env.globals.update(web.templates.env.globals)
+templates = make_templates(Path(__file__).parent / "templates")
 templates.env.globals.update(status_text=service.STATUS_TEXT, fee_text=service.FEE_CATEGORY_TEXT)
 
 

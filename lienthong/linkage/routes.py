@@ -13,7 +13,6 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -23,11 +22,10 @@ from lienthong.identity.policy import requires
 from lienthong.identity.principal import Principal
 from lienthong.linkage import service
 from lienthong.web import routes as web
+from lienthong.web.templating import make_templates
+from lienthong.params import RowId
 
-_web_dir = Path(web.__file__).parent / "templates"
-templates = Jinja2Templates(directory=[Path(__file__).parent / "templates", _web_dir])
-templates.env.filters.update(web.templates.env.filters)
-templates.env.globals.update(web.templates.env.globals)
+templates = make_templates(Path(__file__).parent / "templates")
 
 OUTCOME_NAMES = {"accepted": "Tự động chấp nhận", "review": "Chờ đối chiếu", "no_match": "Không khớp"}
 
@@ -121,7 +119,7 @@ def api_review(job_id: str | None = Query(None), limit: int = Query(20, ge=1, le
 
 
 @router.post("/api/v1/linkage/candidates/{candidate_id}/decision", response_model=DecisionOut, tags=["linkage"])
-def api_decide(candidate_id: int, body: DecisionIn, principal: Principal = Depends(requires("linkage.review")),
+def api_decide(candidate_id: RowId, body: DecisionIn, principal: Principal = Depends(requires("linkage.review")),
                db: Session = Depends(get_db)):
     row = service.decide(db, principal, candidate_id, body.decision, body.reason)
     return DecisionOut(id=row.id, candidate_id=row.candidate_id, decision=row.decision, reviewer=row.reviewer)
@@ -144,7 +142,7 @@ def review_page(request: Request, job_id: str | None = Query(None),
 
 
 @router.post("/can-bo/doi-chieu/{candidate_id}", response_class=HTMLResponse, include_in_schema=False)
-def review_decide(request: Request, candidate_id: int, decision: str = Form(...), reason: str = Form(""),
+def review_decide(request: Request, candidate_id: RowId, decision: str = Form(...), reason: str = Form(""),
                   principal: Principal = Depends(web.web_requires("linkage.review")), db: Session = Depends(get_db)):
     try:
         row = service.decide(db, principal, candidate_id, decision, reason)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,10 +22,11 @@ from lienthong.identity.principal import Principal
 from lienthong.ops import charts, costs as costs_mod, fmt, metrics, reports, schemas, service
 from lienthong.ops.models import ASSESSMENT_STATES, ROLLOUT_STATUSES
 from lienthong.web import routes as web
+from lienthong.web.dates import parse_optional_vn_date
+from lienthong.web.templating import make_templates
+from lienthong.params import ProvinceCode, RowId, Version
 
-templates = Jinja2Templates(directory=[Path(__file__).parent / "templates", Path(web.__file__).parent / "templates"])
-templates.env.filters.update(web.templates.env.filters)
-templates.env.globals.update(web.templates.env.globals)
+templates = make_templates(Path(__file__).parent / "templates")
 templates.env.filters.update(vnnum=fmt.vnnum, vndate=fmt.vndate, vndatetime=fmt.vndatetime,
                              metric_value=fmt.metric_value, change_text=reports.change_text)
 templates.env.globals.update(STATUS_LABELS=service.STATUS_LABELS, ASSESSMENT_LABELS=service.ASSESSMENT_LABELS,
@@ -54,6 +55,8 @@ def _province(code: int | None) -> int | None:
 def parse_filter(province: int | None, start: date | None, end: date | None) -> metrics.StatsFilter:
     default = metrics.default_filter()
     end = end or default.end
+    if end.year < 2000 or (start and start.year < 2000):
+        raise DomainError("kỳ thống kê phải từ năm 2000 trở đi", field="from" if start and start.year < 2000 else "to")
     start = start or (end - timedelta(days=29))
     if start > end:
         raise DomainError("ngày bắt đầu phải trước hoặc bằng ngày kết thúc", field="from")
@@ -104,7 +107,7 @@ def stats_payload(results: dict[str, metrics.Result], f: metrics.StatsFilter, un
 
 
 @api_router.get("/stats")
-def stats(province: int | None = Query(None, description="34-set province code"),
+def stats(province: ProvinceCode | None = Query(None, description="34-set province code"),
           start: date | None = Query(None, alias="from"), end: date | None = Query(None, alias="to"),
           metric: list[str] | None = Query(None, description="only these metric keys"),
           _: Principal = Depends(requires("ops.read")), db: Session = Depends(get_db)) -> dict:
@@ -149,7 +152,7 @@ def dashboard(request: Request, province: str = Query(""), start: str = Query(""
     error = None
     try:
         f = parse_filter(int(province) if province.strip().isdigit() else None,
-                         date.fromisoformat(start) if start else None, date.fromisoformat(end) if end else None)
+                         parse_optional_vn_date(start, field="from"), parse_optional_vn_date(end, field="to"))
     except (DomainError, ValueError, units.UnknownUnit) as exc:
         error = getattr(exc, "message", None) or "bộ lọc không hợp lệ"
         f = metrics.default_filter()
@@ -165,7 +168,7 @@ def dashboard(request: Request, province: str = Query(""), start: str = Query(""
 
 
 @api_router.get("/rollout", response_model=list[schemas.RolloutUnitOut])
-def list_rollout(province: int | None = None, status: str | None = None, facilities: bool = True,
+def list_rollout(province: ProvinceCode | None = None, status: str | None = None, facilities: bool = True,
                  _: Principal = Depends(requires("ops.read")), db: Session = Depends(get_db)):
     if status and status not in ROLLOUT_STATUSES:
         raise DomainError("trạng thái không hợp lệ", field="status")
@@ -180,7 +183,7 @@ def rollout_history(limit: int = Query(100, ge=1, le=1000), _: Principal = Depen
 
 
 @api_router.get("/rollout/report.xlsx", response_class=Response)
-def report_xlsx(week_of: date | None = None, province: int | None = None,
+def report_xlsx(week_of: date | None = None, province: ProvinceCode | None = None,
                 _: Principal = Depends(requires("ops.read")), db: Session = Depends(get_db)):
     r = reports.build(db, week_of, _province(province))
     return Response(reports.to_xlsx(r), media_type=XLSX, headers={
@@ -188,7 +191,7 @@ def report_xlsx(week_of: date | None = None, province: int | None = None,
 
 
 @api_router.get("/rollout/report.pdf", response_class=Response)
-def report_pdf(week_of: date | None = None, province: int | None = None,
+def report_pdf(week_of: date | None = None, province: ProvinceCode | None = None,
                _: Principal = Depends(requires("ops.read")), db: Session = Depends(get_db)):
     r = reports.build(db, week_of, _province(province))
     return Response(reports.to_pdf(r), media_type="application/pdf", headers={
@@ -196,13 +199,13 @@ def report_pdf(week_of: date | None = None, province: int | None = None,
 
 
 @api_router.get("/rollout/{unit_id}", response_model=schemas.RolloutDetail)
-def get_rollout(unit_id: int, _: Principal = Depends(requires("ops.read")), db: Session = Depends(get_db)):
+def get_rollout(unit_id: RowId, _: Principal = Depends(requires("ops.read")), db: Session = Depends(get_db)):
     unit = service.get_unit(db, unit_id)
     return schemas.RolloutDetail(unit=_unit_out(unit), history=service.history(db, unit_id=unit_id))
 
 
 @api_router.patch("/rollout/{unit_id}", response_model=schemas.RolloutDetail)
-def update_rollout(unit_id: int, body: schemas.RolloutUpdate, principal: Principal = Depends(requires("ops.manage")),
+def update_rollout(unit_id: RowId, body: schemas.RolloutUpdate, principal: Principal = Depends(requires("ops.manage")),
                    db: Session = Depends(get_db)):
     values = body.model_dump(exclude_unset=True, exclude={"change_note", "version"})
     for required in ("status", "source_assessment", "system_assessment", "machine_ready", "access_granted"):
@@ -238,7 +241,7 @@ def _agg(a) -> schemas.KioskAggregateOut:
 
 
 @api_router.get("/kiosks", response_model=schemas.KioskSummary)
-def list_kiosks(province: int | None = None, tier: str | None = None, _: Principal = Depends(requires("ops.read")),
+def list_kiosks(province: ProvinceCode | None = None, tier: str | None = None, _: Principal = Depends(requires("ops.read")),
                 db: Session = Depends(get_db)):
     province = _province(province)
     s = service.kiosk_summary(db, province_code=province)
@@ -280,31 +283,21 @@ def rollout_page(request: Request, province: str = Query(""), status: str = Quer
 
 
 @web_router.get("/trien-khai/{unit_id}/sua", response_class=HTMLResponse)
-def rollout_edit_form(request: Request, unit_id: int, _: Principal = Depends(web.web_requires("ops.manage")),
+def rollout_edit_form(request: Request, unit_id: RowId, _: Principal = Depends(web.web_requires("ops.manage")),
                       db: Session = Depends(get_db)):
     unit = service.get_unit(db, unit_id)
     return render(request, "ops_rollout_form.html", u=unit, names=_facility_names(db, [unit]), error=None)
 
 
 @web_router.get("/trien-khai/{unit_id}/dong", response_class=HTMLResponse)
-def rollout_row(request: Request, unit_id: int, _: Principal = Depends(web.web_requires("ops.read")),
+def rollout_row(request: Request, unit_id: RowId, _: Principal = Depends(web.web_requires("ops.read")),
                 db: Session = Depends(get_db)):
     unit = service.get_unit(db, unit_id)
     return render(request, "ops_rollout_row.html", u=unit, names=_facility_names(db, [unit]))
 
 
-def _opt_date(value: str) -> date | None:
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DomainError(f"ngày không hợp lệ: {value}") from None
-
-
 @web_router.post("/trien-khai/{unit_id}", response_class=HTMLResponse)
-def rollout_save(request: Request, unit_id: int, version: int = Form(...), test_batch: str = Form(""),
+def rollout_save(request: Request, unit_id: RowId, version: Annotated[Version, Form()], test_batch: str = Form(""),
                  test_start: str = Form(""), test_end: str = Form(""), status: str = Form(...),
                  source_assessment: str = Form(...), system_assessment: str = Form(...),
                  machine_ready: str = Form(""), access_granted: str = Form(""), note: str = Form(""),
@@ -315,8 +308,8 @@ def rollout_save(request: Request, unit_id: int, version: int = Form(...), test_
         batch = test_batch.strip()
         if batch and not batch.isdigit():
             raise DomainError("đợt kiểm thử phải là số")
-        values = {"test_batch": int(batch) if batch else None, "test_start": _opt_date(test_start),
-                  "test_end": _opt_date(test_end), "status": status, "source_assessment": source_assessment,
+        values = {"test_batch": int(batch) if batch else None, "test_start": parse_optional_vn_date(test_start, field="test_start"),
+                  "test_end": parse_optional_vn_date(test_end, field="test_end"), "status": status, "source_assessment": source_assessment,
                   "system_assessment": system_assessment, "machine_ready": machine_ready == "1",
                   "access_granted": access_granted == "1", "note": note.strip()[:2000]}
         service.update_unit(db, principal, unit_id, values, note=change_note.strip()[:500],
@@ -331,7 +324,7 @@ def rollout_save(request: Request, unit_id: int, version: int = Form(...), test_
 
 
 @web_router.get("/trien-khai/{unit_id}/lich-su", response_class=HTMLResponse)
-def rollout_history_page(request: Request, unit_id: int, _: Principal = Depends(web.web_requires("ops.read")),
+def rollout_history_page(request: Request, unit_id: RowId, _: Principal = Depends(web.web_requires("ops.read")),
                          db: Session = Depends(get_db)):
     unit = service.get_unit(db, unit_id)
     return render(request, "ops_history.html", u=unit, names=_facility_names(db, [unit]),

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from lienthong.params import Version
 
 Status = Literal["not_started", "testing", "test_done", "production", "completed"]
 Assessment = Literal["not_started", "in_progress", "passed", "failed"]
@@ -50,7 +51,7 @@ class RolloutUpdate(BaseModel):
     production_date: date | None = None
     note: str | None = Field(None, max_length=2000)
     change_note: str = Field("", max_length=500, description="reason for the change, kept in the history")
-    version: int | None = None
+    version: Version | None = None
 
 
 class FacilityUnitIn(BaseModel):

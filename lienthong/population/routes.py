@@ -12,6 +12,7 @@ from lienthong.deps import get_db
 from lienthong.identity.policy import requires
 from lienthong.identity.principal import Principal
 from lienthong.population import schemas, service
+from lienthong.params import ProvinceCode
 
 router = APIRouter(prefix="/api/v1", tags=["population"])
 
@@ -36,7 +37,7 @@ def read_citizen(personal_id: str, purpose: Purpose,
 @router.get("/citizens", response_model=list[schemas.CitizenSummary])
 def search_citizens(purpose: Purpose, name: str | None = Query(None, max_length=160),
                     birth_date: date | None = None, legacy_id: str | None = Query(None, max_length=12),
-                    province_code: int | None = None, limit: int = Query(50, ge=1, le=200),
+                    province_code: ProvinceCode | None = None, limit: int = Query(50, ge=1, le=200),
                     principal: Principal = Depends(requires("population.search")), db: Session = Depends(get_db)):
     return service.search(db, principal, name=name, birth_date=birth_date, legacy_id=legacy_id,
                           province_code=province_code, limit=limit, purpose=purpose)

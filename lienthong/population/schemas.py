@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lienthong.population.ids import validate_cmnd
+from lienthong.params import ProvinceCode, WardCode
 
 
 def clean_name_part(value: str) -> str:
@@ -21,8 +22,8 @@ def clean_name_part(value: str) -> str:
 
 class ResidenceIn(BaseModel):
     kind: Literal["permanent", "temporary"] = "permanent"
-    province_code: int = Field(description="current (34-unit) province code")
-    ward_code: int = Field(description="ward / commune / special-zone code in that province")
+    province_code: ProvinceCode = Field(description="current (34-unit) province code")
+    ward_code: WardCode = Field(description="ward / commune / special-zone code in that province")
     street: str = Field(default="", max_length=255)
     valid_from: date | None = None
 

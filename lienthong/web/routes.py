@@ -3,17 +3,15 @@ visitor is sent to the login page, a refused one gets a Vietnamese error page.""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lienthong import __version__
 from lienthong.audit import service as audit_service
 from lienthong.deps import get_db
 from lienthong.errors import DomainError
@@ -25,26 +23,13 @@ from lienthong.identity.principal import Principal
 from lienthong.population import service as population_service
 from lienthong.population.ids import InvalidPersonalId
 from lienthong.population.models import Citizen
+from lienthong.web.dates import InvalidDate, parse_optional_vn_date, vndate, vndatetime  # noqa: F401
+from lienthong.web.templating import make_templates
+from lienthong.params import BigRowId
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-
-
-def vndate(value: date | None) -> str:
-    return value.strftime("%d/%m/%Y") if value else ""
-
-
-def vndatetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo("UTC"))
-    return value.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M:%S")
-
-
-templates.env.filters["vndate"] = vndate
-templates.env.filters["vndatetime"] = vndatetime
-templates.env.globals["version"] = __version__
+# the shared web templates; ``vndate``/``vndatetime`` (lienthong.web.dates) are registered by the factory
+templates = make_templates()
 
 RELATION_NAMES = {"father": "Cha", "mother": "Mẹ", "spouse": "Vợ/chồng", "child": "Con"}
 ACTOR_NAMES = {"citizen": "Công dân", "officer": "Cán bộ", "admin": "Quản trị viên", "facility": "Cơ sở y tế",
@@ -124,7 +109,7 @@ def my_audit(request: Request, principal: Principal = Depends(web_requires("audi
 
 
 @router.get("/nhat-ky/them", response_class=HTMLResponse)
-def my_audit_more(request: Request, before: int = Query(ge=1), principal: Principal = Depends(web_requires("audit.read")),
+def my_audit_more(request: Request, before: Annotated[BigRowId, Query()], principal: Principal = Depends(web_requires("audit.read")),
                   db: Session = Depends(get_db)):
     return render(request, "audit_rows.html", **_audit_page(db, principal, before))
 
@@ -141,7 +126,7 @@ def search_results(request: Request, purpose: str = Query(""), name: str = Query
     try:
         if len(purpose.strip()) < 3:
             raise DomainError("cần ghi rõ mục đích tra cứu")
-        bd = date.fromisoformat(birth_date) if birth_date else None
+        bd = parse_optional_vn_date(birth_date, field="birth_date")
         rows = population_service.search(db, principal, name=name or None, birth_date=bd, legacy_id=legacy_id or None,
                                          purpose=purpose.strip())
     except (DomainError, InvalidPersonalId, ValueError) as exc:

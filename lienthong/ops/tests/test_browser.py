@@ -8,38 +8,16 @@ Without Chromium the tests fail in CI (``CI=true``) and are skipped elsewhere.
 
 from __future__ import annotations
 
-import io
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
-import httpx
 import pytest
 
-CHROMIUM = os.environ.get("LIENTHONG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+from lienthong.testing_browser import (artifact as _artifact, check_screenshot as _check_screenshot, free_port,
+                                       live_uvicorn, login as _login, require_chromium as _require_chromium)
+
 ADMIN_PID = "079090000001"
 WIDTH, HEIGHT = 1280, 900
-
-
-def _require_chromium() -> str:
-    if os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
-        return CHROMIUM
-    message = (f"Chromium not found at {CHROMIUM}: install the Debian package 'chromium' "
-               "(apt-get install -y chromium) or set LIENTHONG_CHROMIUM")
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -57,9 +35,8 @@ def live_server(request, monkeypatch, tmp_path):
     _require_chromium()
     url = request.getfixturevalue("sqlite_database")
     configure(monkeypatch, tmp_path, url)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("LIENTHONG_BASE_URL", base)
+    port = free_port()
+    monkeypatch.setenv("LIENTHONG_BASE_URL", f"http://127.0.0.1:{port}")
     from lienthong.config import reset_settings_cache
 
     reset_settings_cache()
@@ -73,36 +50,16 @@ def live_server(request, monkeypatch, tmp_path):
         for unit in service.list_units(s, include_facilities=False)[:5]:
             service.update_unit(s, ADMIN, unit.id, {"status": "testing", "test_batch": 1,
                                                     "test_start": date.today() - timedelta(days=3)}, note="đợt 1")
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "lienthong.ops.tests.server:app",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-                            cwd=Path(__file__).resolve().parents[3])
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("server did not start: " + (tmp_path / "server.log").read_text()[-3000:])
-            time.sleep(0.2)
-        yield base
+        with live_uvicorn("lienthong.ops.tests.server:app", port, tmp_path / "server.log") as base:
+            yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         _clean(url)
 
 
 @pytest.fixture
 def browser(tmp_path):
-    from lienthong.ops.tests.cdp import Browser
+    from lienthong.testing_browser import Browser
 
     b = Browser(_require_chromium(), tmp_path / "chromium-profile", WIDTH, HEIGHT)
     try:
@@ -111,42 +68,13 @@ def browser(tmp_path):
         b.close()
 
 
-def _artifact(tmp_path: Path, name: str) -> Path:
-    """Screenshots go to the test's tmp dir, and also to LIENTHONG_ARTIFACTS if set (CI upload)."""
-    target = os.environ.get("LIENTHONG_ARTIFACTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        return Path(target) / name
-    return tmp_path / name
-
-
 def check_screenshot(data: bytes, header: bool = True) -> None:
-    from PIL import Image
-
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    img = Image.open(io.BytesIO(data)).convert("RGB")
-    assert img.size == (WIDTH, HEIGHT)
-    small = img.resize((320, 225))
-    colours = small.getcolors(maxcolors=320 * 225)
-    non_white = sum(n for n, c in colours if sum(c) < 720) / (320 * 225)
-    assert non_white > 0.03, f"screenshot looks blank ({non_white:.1%} non-white)"
-    assert len(colours) > 40, "screenshot has almost no distinct colours"
-    if not header:
-        return
-    # the red header bar of base.html (CSS loaded): top-left area is #b71c1c
-    r, g, b = img.getpixel((5, 5))
-    assert r > 150 and g < 60 and b < 60, f"header colour not found: {(r, g, b)}"
+    _check_screenshot(data, WIDTH, HEIGHT, header=header)
 
 
 def login(browser, base: str, path: str) -> None:
     """Open a protected page; follow the real login through the dev IdP form."""
-    browser.navigate(base + path)
-    browser.wait_for("document.readyState === 'complete' && !!document.getElementById('personal_id')",
-                     what="the identity provider's login form")
-    browser.evaluate(f"document.getElementById('personal_id').value = '{ADMIN_PID}';"
-                     "document.querySelector('button[value=login]').click(); true")
-    browser.wait_for(f"location.pathname === '{path}' && document.readyState === 'complete'",
-                     what=f"return to {path} after login")
+    _login(browser, base, path, ADMIN_PID)
 
 
 def test_dashboard_and_rollout_in_chromium(live_server, browser, tmp_path):
@@ -170,8 +98,8 @@ def test_dashboard_and_rollout_in_chromium(live_server, browser, tmp_path):
 
     # filter by province through the form
     browser.evaluate("document.querySelector('select[name=province]').value = '79';"
-                     "document.querySelector('input[name=from]').value = '2026-03-01';"
-                     "document.querySelector('input[name=to]').value = '2026-03-31';"
+                     "document.querySelector('input[name=from]').value = '01/03/2026';"
+                     "document.querySelector('input[name=to]').value = '31/03/2026';"
                      "document.querySelector('form.inline').submit(); true")
     browser.wait_for("location.search.includes('province=79') && document.readyState === 'complete'")
     text = browser.evaluate("document.body.innerText")
@@ -192,7 +120,7 @@ def test_dashboard_and_rollout_in_chromium(live_server, browser, tmp_path):
     browser.evaluate(f"""(() => {{
         const f = document.querySelector('#{row_id} form');
         f.status.value = 'test_done';
-        f.test_end.value = '{date.today().isoformat()}';
+        f.test_end.value = '{date.today().strftime("%d/%m/%Y")}';
         f.change_note.value = 'Kiểm thử qua trình duyệt';
         f.querySelector('button[type=submit]').click();
         return true; }})()""")
