@@ -147,7 +147,9 @@ def _fee(data: schemas.ApplicationIn, birth: date, on: date) -> tuple[int | None
         quote = rp.fee_for(on, category)
         return quote.amount_vnd, quote.explanation, needs_proof
     except rp.UnknownFeeError as exc:
-        return None, f"Chưa xác định được mức phí: {exc}", needs_proof
+        # An operator must configure the schedule; the citizen is told plainly, not about settings.
+        log.warning("fee schedule missing: %s", exc)
+        return None, "Mức phí theo biểu phí hiện hành sẽ được cơ quan cấp Phiếu thông báo khi giải quyết hồ sơ.", needs_proof
 
 
 def submit(session: Session, principal: Principal, data: schemas.ApplicationIn, now: datetime | None = None) -> m.Application:
