@@ -149,6 +149,8 @@ def test_citizen_pages_in_chromium(site, browser, tmp_path):
     text = check_page(browser, tmp_path, "so-suc-khoe", "Sổ sức khỏe điện tử")
     assert "J06.9" in text or "Viêm họng cấp" in text
     assert "15/03/2026" in text  # the latest visit, dd/mm/yyyy
+    # the live-update banner stays hidden until a new visit arrives
+    assert browser.evaluate("getComputedStyle(document.getElementById('live-banner')).display") == "none"
 
     # criminal-record certificate: submit the pre-filled form; a clean person is issued automatically
     visit(browser, base, "/ly-lich-tu-phap")
