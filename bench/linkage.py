@@ -1,7 +1,8 @@
-"""Benchmark: link a noisy register of M records to a registry of N people (Splink + DuckDB).
+"""Benchmark: link a noisy register of M records to a registry of N people (Splink + DuckDB or Spark).
 
     .venv/bin/python bench/linkage.py [--n 1000000] [--m 1000000] [--noise moderate] [--match-share 0.85]
-        [--accept 0.95] [--review 0.5] [--seed 1]
+        [--accept 0.95] [--review 0.5] [--seed 1] [--backend duckdb|spark] [--spark-master local[*]]
+        [--spark-driver-memory 4g]
 
 1. Generates the registry (household generator of the demo, 8 provinces) and the labelled noisy
    dataset (:mod:`lienthong.linkage.noise`: diacritics dropped, OCR damage, swapped name order,
@@ -10,6 +11,9 @@
 2. Runs :func:`lienthong.linkage.link.link_dataset` and prints the time of every stage
    (prepare, train, predict, resolve), the number of scored pairs, the peak RSS of the process
    and precision / recall / F1 (review items counted as not linked, then as perfectly reviewed).
+   With ``--backend spark`` a SparkSession is started first (its start-up is timed separately;
+   master ``--spark-master`` / ``$LIENTHONG_SPARK_MASTER`` / ``local[*]``). The peak RSS is then the
+   Python driver's only: the JVM is a child process, its heap is bounded by the driver memory.
 Nothing is written to a database: this measures the linkage itself.
 """
 
@@ -40,10 +44,13 @@ def main() -> None:
     ap.add_argument("--accept", type=float, default=0.95)
     ap.add_argument("--review", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--backend", default="duckdb", choices=("duckdb", "spark"))
+    ap.add_argument("--spark-master", default=None, help="default: $LIENTHONG_SPARK_MASTER or local[*]")
+    ap.add_argument("--spark-driver-memory", default="4g", help="local master only")
     args = ap.parse_args()
 
     print(f"registry {args.n:,} people, dataset {args.m:,} records, noise {args.noise}, "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores, backend {args.backend}")
     t0 = time.perf_counter()
     registry = noise.make_registry(args.n, seed=args.seed)
     t1 = time.perf_counter()
@@ -57,8 +64,17 @@ def main() -> None:
     def say(stage: str) -> None:
         print(f"  ... {stage} ({time.perf_counter() - t2:.1f} s)", flush=True)
 
-    result = link.link_dataset(registry, dataset, mapping=noise.DATASET_MAPPING,
-                               thresholds=(args.accept, args.review), progress=say)
+    session = None
+    if args.backend == "spark":
+        session = link.spark_session(args.spark_master, driver_memory=args.spark_driver_memory)
+        print(f"  start SparkSession       {time.perf_counter() - t2:8.1f} s   (master {session.sparkContext.master})")
+        t2 = time.perf_counter()
+    try:
+        result = link.link_dataset(registry, dataset, mapping=noise.DATASET_MAPPING, backend=args.backend,
+                                   thresholds=(args.accept, args.review), spark_session=session, progress=say)
+    finally:
+        if session is not None:
+            session.stop()
     total = time.perf_counter() - t2
     for stage, seconds in result.timings.items():
         print(f"  {stage:<24} {seconds:8.1f} s")

@@ -41,7 +41,7 @@ def link_command(
     accept: Optional[float] = typer.Option(None, "--accept", help="auto-accept threshold (match probability)"),
     review: Optional[float] = typer.Option(None, "--review", help="clerical-review threshold (match probability)"),
     min_margin: float = typer.Option(2.0, "--min-margin", help="least match-weight lead over the runner-up"),
-    backend: str = typer.Option("duckdb", "--backend", help="duckdb (default) or spark (needs pyspark)"),
+    backend: str = typer.Option("duckdb", "--backend", help="duckdb (default) or spark (needs pyspark + Java 17; master: $LIENTHONG_SPARK_MASTER, default local[*])"),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="write the dataset with linked personal IDs (CSV/Parquet)"),
     truth: Optional[str] = typer.Option(None, "--truth-column",

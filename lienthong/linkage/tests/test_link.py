@@ -170,3 +170,26 @@ def test_noise_generator_is_deterministic_and_labelled():
     assert sum(1 for t in truth if t) == 170
     assert all(t in pids for t in truth if t)
     assert registry.num_rows == 300 and len(pids) == 300
+
+
+def test_settings_without_the_spark_udf_jar_use_builtin_levenshtein():
+    """A Spark session without Splink's jar has no damerau_levenshtein: the settings fall back."""
+    import json as _json
+
+    with_jar = _json.dumps(L._settings(0.001).get_settings("spark").as_dict())
+    without = _json.dumps(L._settings(0.001, damerau=False).get_settings("spark").as_dict())
+    assert "damerau_levenshtein(" in with_jar
+    assert "damerau_levenshtein(" not in without and "levenshtein(" in without
+
+
+def test_backend_errors_with_pyspark_hidden(monkeypatch):
+    """The missing-pyspark message, also where pyspark is installed (import made to fail)."""
+    import sys
+
+    registry = noise.make_registry(50, seed=1)
+    dataset = noise.make_dataset(registry, 20, seed=2)
+    with pytest.raises(L.LinkageError, match="unknown backend"):
+        L.link_dataset(registry, dataset, mapping=noise.DATASET_MAPPING, backend="oracle")
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    with pytest.raises(L.LinkageError, match="pyspark"):
+        L.link_dataset(registry, dataset, mapping=noise.DATASET_MAPPING, backend="spark")
