@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import JSON, MetaData, create_engine, event
+from sqlalchemy import JSON, BigInteger, Integer, MetaData, create_engine, event, insert, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from lienthong.config import get_settings
@@ -28,6 +29,8 @@ NAMING_CONVENTION = {
 
 # JSON column: JSONB on PostgreSQL, JSON text on SQLite.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+# 64-bit surrogate key: BIGINT on PostgreSQL, INTEGER on SQLite (the only type SQLite autoincrements).
+BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -36,6 +39,25 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def next_counter_value(session: Session, model, name: str, *, start: int = 0) -> int:
+    """Allocate the next value of the named counter row of ``model`` (columns ``name``, ``value``).
+
+    The UPDATE row-locks the counter until commit, so concurrent allocations are race-free; a missing
+    counter is created at ``start`` (in a savepoint, tolerating a concurrent creator) and incremented.
+    """
+    for _ in range(3):
+        value = session.execute(update(model).where(model.name == name)
+                                .values(value=model.value + 1).returning(model.value)).scalar()
+        if value is not None:
+            return int(value)
+        try:
+            with session.begin_nested():
+                session.execute(insert(model).values(name=name, value=start))
+        except IntegrityError:
+            pass
+    raise RuntimeError(f"could not allocate from counter {name}")
 
 
 def normalize_url(url: str) -> str:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, String
+from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lienthong.db import Base, JsonType
+from lienthong.db import Base, BigId, JsonType
 
-BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class AuditEntry(Base):

@@ -9,11 +9,10 @@ and the province of the case. Every call still goes through :func:`~lienthong.id
 
 from __future__ import annotations
 
-from sqlalchemy import insert, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lienthong.civil.models import Counter
+from lienthong.db import next_counter_value
 from lienthong.identity.principal import Principal
 
 
@@ -38,15 +37,5 @@ def social_insurance() -> Principal:
 
 
 def next_value(session: Session, name: str, *, start: int = 0) -> int:
-    """Allocate the next value of a named counter; the UPDATE row-locks it until commit."""
-    for _ in range(3):
-        value = session.execute(update(Counter).where(Counter.name == name)
-                                .values(value=Counter.value + 1).returning(Counter.value)).scalar()
-        if value is not None:
-            return int(value)
-        try:
-            with session.begin_nested():
-                session.execute(insert(Counter).values(name=name, value=start))
-        except IntegrityError:
-            pass
-    raise RuntimeError(f"could not allocate from counter {name}")
+    """Allocate the next value of a named civil counter (see :func:`lienthong.db.next_counter_value`)."""
+    return next_counter_value(session, Counter, name, start=start)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lienthong.db import Base, JsonType, utcnow
+from lienthong.db import Base, BigId, JsonType, utcnow
 
-BigId = BigInteger().with_variant(Integer, "sqlite")
 
 STEP_STATES = ("pending", "waiting_citizen", "in_progress", "done", "failed", "skipped")
 

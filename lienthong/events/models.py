@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lienthong.db import Base, JsonType, utcnow
+from lienthong.db import Base, BigId, JsonType, utcnow
 
-BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class OutboxEvent(Base):

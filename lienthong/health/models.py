@@ -11,13 +11,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
+    Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lienthong.db import Base, JsonType, utcnow
+from lienthong.db import Base, BigId, JsonType, utcnow
 
-BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class IngestBatch(Base):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lienthong.db import Base, JsonType, utcnow
+from lienthong.db import Base, BigId, JsonType, utcnow
 
-BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class ContributionPeriod(Base):

@@ -14,11 +14,11 @@ from collections import OrderedDict
 from datetime import date
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lienthong.audit import service as audit
+from lienthong.db import next_counter_value
 from lienthong.errors import Conflict, DomainError, NotFound
 from lienthong.events.outbox import record_event
 from lienthong.identity.policy import Target, authorize
@@ -114,18 +114,8 @@ class RecordResult(BaseModel):
 
 
 def next_serial(session: Session, name: str) -> int:
-    """Allocate the next value of a named counter (row-locked by the UPDATE; race-free)."""
-    for _ in range(3):
-        value = session.execute(update(NumberCounter).where(NumberCounter.name == name)
-                                .values(value=NumberCounter.value + 1).returning(NumberCounter.value)).scalar()
-        if value is not None:
-            return int(value)
-        try:
-            with session.begin_nested():
-                session.execute(insert(NumberCounter).values(name=name, value=0))
-        except IntegrityError:
-            pass
-    raise RuntimeError(f"could not allocate from counter {name}")
+    """Allocate the next value of a named counter (see :func:`lienthong.db.next_counter_value`)."""
+    return next_counter_value(session, NumberCounter, name)
 
 
 # --- contribution history ----------------------------------------------------------------------------------------

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lienthong.db import Base, utcnow
+from lienthong.db import Base, BigId, utcnow
 
-BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Notification(Base):
