@@ -51,20 +51,23 @@ def run_forever(database_url: str | None = None, *, stop: threading.Event | None
 
     stop = stop or threading.Event()
     jobs = registered()
-    while not stop.is_set():
-        try:
-            relay.relay_once(database_url, nats_url=nats_url)
-        except Exception:  # keep the worker alive; the event stays pending and is retried
-            log.exception("outbox relay pass failed")
-        now = time.monotonic()
-        for job in jobs:
-            if now >= job.next_at:
-                job.next_at = now + job.interval_s
-                try:
-                    job.run(database_url)
-                except Exception:
-                    log.exception("periodic job %s failed", job.name)
-        stop.wait(relay_interval_s)
+    # One relay for the worker's lifetime: its NATS connection (made on first use, remade if it
+    # drops) is kept across passes instead of being opened and closed every relay_interval_s.
+    with relay.Relay(database_url, nats_url=nats_url) as outbox_relay:
+        while not stop.is_set():
+            try:
+                outbox_relay.run_once()
+            except Exception:  # keep the worker alive; the event stays pending and is retried
+                log.exception("outbox relay pass failed")
+            now = time.monotonic()
+            for job in jobs:
+                if now >= job.next_at:
+                    job.next_at = now + job.interval_s
+                    try:
+                        job.run(database_url)
+                    except Exception:
+                        log.exception("periodic job %s failed", job.name)
+            stop.wait(relay_interval_s)
 
 
 def start_in_thread(database_url: str | None = None) -> tuple[threading.Thread, threading.Event]:

@@ -45,8 +45,7 @@ def on_certificate_issued(session: Session, event: dict) -> None:
 
 def install() -> None:
     """Subscribe the handler on the application bus (idempotent)."""
-    if not any(s.name == HANDLER_NAME for s in bus.handlers_for("health.certificate.issued")):
-        bus.register("health.certificate.issued", on_certificate_issued, name=HANDLER_NAME)
+    bus.register("health.certificate.issued", on_certificate_issued, name=HANDLER_NAME, exist_ok=True)
 
 
 install()

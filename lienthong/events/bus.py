@@ -115,12 +115,14 @@ class MessageBus:
     _subs: list[Subscription] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def register(self, topic_pattern: str, handler: Handler, *, name: str | None = None) -> Handler:
+    def register(self, topic_pattern: str, handler: Handler, *, name: str | None = None,
+                 exist_ok: bool = False) -> Handler:
         """Subscribe ``handler(session, event)`` to topics matching ``topic_pattern``.
 
         ``name`` identifies the handler's delivery records; it defaults to the handler's module
         and qualified name and must stay stable across releases (renaming it redelivers events
-        that are still pending).
+        that are still pending). ``exist_ok``: a subscription of the same name to the same pattern
+        is already there -> keep it and return (idempotent installation) instead of raising.
         """
         _check_pattern(topic_pattern)
         sub = Subscription(topic_pattern, handler, name or _handler_name(handler))
@@ -128,6 +130,8 @@ class MessageBus:
             raise ValueError(f"handler name too long: {sub.name!r}")
         with self._lock:
             if any(s.name == sub.name and s.pattern == sub.pattern for s in self._subs):
+                if exist_ok:
+                    return handler
                 raise ValueError(f"{sub.name} is already subscribed to {topic_pattern!r}")
             if any(s.name == sub.name for s in self._subs):
                 # Two patterns under one name would share one delivery record.

@@ -40,8 +40,7 @@ def on_book_close_requested(session, event: dict) -> None:
 
 
 def install() -> None:
-    if not any(h.name == CLOSE_HANDLER for h in bus.handlers_for("health.book.close_requested")):
-        bus.register("health.book.close_requested", on_book_close_requested, name=CLOSE_HANDLER)
+    bus.register("health.book.close_requested", on_book_close_requested, name=CLOSE_HANDLER, exist_ok=True)
 
 
 install()

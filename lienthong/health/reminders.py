@@ -71,5 +71,4 @@ def remind_on_appointment_created(session: Session, event: dict) -> None:
 
 
 HANDLER_NAME = "lienthong.health.reminders.remind_on_appointment_created"
-if not any(s.name == HANDLER_NAME for s in bus.handlers_for("health.appointment.created")):
-    bus.register("health.appointment.created", remind_on_appointment_created, name=HANDLER_NAME)
+bus.register("health.appointment.created", remind_on_appointment_created, name=HANDLER_NAME, exist_ok=True)

@@ -323,8 +323,7 @@ def on_submitted(session: Session, event: dict) -> None:
 
 
 HANDLER_NAME = "lienthong.judicial.service.on_submitted"
-if not any(s.name == HANDLER_NAME for s in bus.handlers_for("judicial.application.submitted")):
-    bus.register("judicial.application.submitted", on_submitted, name=HANDLER_NAME)
+bus.register("judicial.application.submitted", on_submitted, name=HANDLER_NAME, exist_ok=True)
 
 
 def escalate_overdue(session: Session, now: datetime | None = None) -> int:

@@ -247,8 +247,7 @@ SUBSCRIPTIONS: list[tuple[str, Callable, str]] = [
 
 def install() -> None:
     for topic, handler, name in SUBSCRIPTIONS:
-        if not any(s.name == name for s in bus.handlers_for(topic)):
-            bus.register(topic, handler, name=name)
+        bus.register(topic, handler, name=name, exist_ok=True)
 
 
 install()

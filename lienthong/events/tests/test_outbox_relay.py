@@ -74,6 +74,21 @@ def test_one_name_one_subscription():
     assert [s.name for s in bus.handlers_for("b.x")] == ["h-for-b"]
 
 
+def test_register_exist_ok_is_idempotent_for_the_same_name_and_pattern():
+    bus = MessageBus()
+
+    def h(session, event):
+        pass
+
+    bus.register("a.x", h, name="h")
+    with pytest.raises(ValueError):
+        bus.register("a.x", h, name="h")
+    bus.register("a.x", h, name="h", exist_ok=True)
+    assert [s.name for s in bus.handlers_for("a.x")] == ["h"]
+    with pytest.raises(ValueError):  # same name, other pattern: still refused
+        bus.register("b.x", h, name="h", exist_ok=True)
+
+
 def test_outbox_row_commits_and_rolls_back_with_the_data(db_url):
     with pytest.raises(RuntimeError):
         with unit_of_work(db_url) as s:
