@@ -38,9 +38,8 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -51,7 +50,7 @@ from lienthong.health.models import (
     Appointment, Certificate, Diagnosis, HealthProfile, IngestBatch, LabResult, Medication, Referral, Visit,
     VisitVersion,
 )
-from lienthong.health.records import VisitRecord
+from lienthong.health.records import VisitRecord, canonical_json, json_default
 from lienthong.identity.principal import Principal
 
 CHUNK_VISITS = 2_000  # visits per transaction for callers that chunk a stream (see ingest pipelines)
@@ -193,14 +192,6 @@ def _iso(value: datetime | None) -> str | None:
 # --- preparation ---------------------------------------------------------------------------------------
 
 
-def _json_default(value):
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 @dataclass(slots=True)
 class PreparedVisit:
     """A record with its canonical JSON and content hash, computed once (possibly in a worker process).
@@ -213,48 +204,16 @@ class PreparedVisit:
     digest: str  # == rec.content_hash()
 
 
-_Prepared = PreparedVisit
-
-
-_CHILD_LISTS = ("diagnoses", "lab_results", "medications", "referrals", "appointments", "certificates")
-_SCALARS = tuple(f.name for f in fields(VisitRecord) if f.name not in _CHILD_LISTS)
-
-
-def _shallow(obj) -> dict:
-    return {f: getattr(obj, f) for f in _field_names(type(obj))}
-
-
-_FIELD_CACHE: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(cls) -> tuple[str, ...]:
-    names = _FIELD_CACHE.get(cls)
-    if names is None:
-        names = _FIELD_CACHE[cls] = tuple(f.name for f in fields(cls))
-    return names
-
-
-def record_dict(rec: VisitRecord) -> dict:
-    """``dataclasses.asdict(rec)`` without its deep copy (``raw`` can be large): same JSON, ~10x faster."""
-    out = {name: getattr(rec, name) for name in _SCALARS}
-    for name in _CHILD_LISTS:
-        out[name] = [_shallow(item) for item in getattr(rec, name)]
-    return out
-
-
 def prepare_visit(rec: VisitRecord) -> PreparedVisit:
-    # Same canonical form as VisitRecord.content_hash(), computed once and reused as the stored JSON.
-    body = json.dumps(record_dict(rec), default=_json_default, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False)
+    # The record's canonical JSON (as VisitRecord.content_hash() digests it), computed once and
+    # reused as the stored JSON.
+    body = canonical_json(rec)
     return PreparedVisit(rec, body, hashlib.sha256(body.encode()).hexdigest())
 
 
-_prepare = prepare_visit
-
-
-def _rounds(prepared: list[_Prepared]) -> list[list[_Prepared]]:
+def _rounds(prepared: list[PreparedVisit]) -> list[list[PreparedVisit]]:
     """Split so that each round has each MA_LK at most once (in submission order)."""
-    rounds: list[list[_Prepared]] = []
+    rounds: list[list[PreparedVisit]] = []
     seen: dict[str, int] = {}
     for p in prepared:
         i = seen.get(p.rec.ma_lk, 0)
@@ -286,7 +245,7 @@ CHILD_TABLES = (
 )
 
 
-def _visit_row(p: _Prepared, conv) -> tuple:
+def _visit_row(p: PreparedVisit, conv) -> tuple:
     r = p.rec
     return (r.facility_code, r.ma_lk, r.personal_id, p.digest, r.source, r.patient_name, r.birth_date, r.sex,
             r.insurance_card, r.visit_type, conv(r.admitted_at), conv(r.discharged_at), r.main_icd,
@@ -297,7 +256,7 @@ def _visit_row(p: _Prepared, conv) -> tuple:
 class _Changed:
     visit_id: int
     version: int
-    p: _Prepared
+    p: PreparedVisit
 
 
 class _Children:
@@ -491,7 +450,7 @@ def _ident(x):
 
 
 def _dumps(value) -> str:
-    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, default=json_default, ensure_ascii=False, separators=(",", ":"))
 
 
 def _copy(cur, table: str, cols: Sequence[str], rows: Iterable[tuple]) -> None:
@@ -515,7 +474,7 @@ def _use_lz4(cur, key: str) -> None:
         cur.execute("SET LOCAL default_toast_compression = 'lz4'")
 
 
-def _store_pg(session: Session, batch: IngestBatch, part: list[_Prepared]) -> StoreResult:
+def _store_pg(session: Session, batch: IngestBatch, part: list[PreparedVisit]) -> StoreResult:
     result = StoreResult()
     session.flush()
     raw = session.connection().connection.driver_connection
@@ -610,7 +569,7 @@ def _to_utc(value):
     return value
 
 
-def _store_generic(session: Session, batch: IngestBatch, part: list[_Prepared]) -> StoreResult:
+def _store_generic(session: Session, batch: IngestBatch, part: list[PreparedVisit]) -> StoreResult:
     result = StoreResult()
     vt = Visit.__table__
     now = utcnow()
@@ -622,7 +581,7 @@ def _store_generic(session: Session, batch: IngestBatch, part: list[_Prepared]) 
                 .where(vt.c.facility_code == batch.facility_code, vt.c.ma_lk.in_(keys[i:i + 500]))):
             existing[malk] = (vid, version, digest)
 
-    def row(p: _Prepared) -> dict:
+    def row(p: PreparedVisit) -> dict:
         values = dict(zip(VISIT_COLS, _visit_row(p, _to_utc) + (json.loads(p.body),)))
         values.update(batch_id=batch.id, received_at=now)
         return values
@@ -705,7 +664,7 @@ def _store_generic(session: Session, batch: IngestBatch, part: list[_Prepared]) 
 
 def _update_profiles_generic(session: Session, persons: list[str], chronic: dict[str, dict[str, dict]],
                              now: datetime) -> None:
-    vt, pt = Visit.__table__, HealthProfile.__table__
+    pt = HealthProfile.__table__
     latest: dict[str, dict] = {p: {} for p in persons}
     for col in ("blood_group", "height_cm", "weight_kg"):
         for i in range(0, len(persons), 500):

@@ -47,7 +47,7 @@ from lienthong.errors import DomainError
 from lienthong.health import ingest
 from lienthong.health.models import IngestBatch
 from lienthong.health.records import (
-    AppointmentRec, CertificateRec, DiagnosisRec, LabResultRec, MedicationRec, ReferralRec, VisitRecord,
+    BLOOD_GROUPS, AppointmentRec, CertificateRec, DiagnosisRec, LabResultRec, MedicationRec, ReferralRec, VisitRecord,
 )
 from lienthong.identity.policy import Target, authorize
 from lienthong.identity.principal import Principal
@@ -56,7 +56,6 @@ log = logging.getLogger(__name__)
 
 VN_TZ = timezone(timedelta(hours=7))
 SEX = {1: "M", 2: "F"}
-BLOOD_GROUPS = frozenset({"A", "A+", "A-", "B", "B+", "B-", "AB", "AB+", "AB-", "O", "O+", "O-", "Rh", "Rh+", "Rh-"})
 DEATH_OUTCOMES = frozenset({5, 8})  # KET_QUA_DTRI: tử vong, tử vong ngoại viện
 
 
@@ -514,9 +513,6 @@ def ingest_xml130(source: str | BinaryIO, principal: Principal, *, database_url:
             session.rollback()  # the chunk in flight; committed chunks stay
             if batch is None:
                 raise
-            records.clear()
-            errors.clear()
-            seen = rejected = 0
             ingest.add_rejections(batch, dossiers=0, rejected=0, errors=[{
                 "ma_lk": None, "table": "GIAMDINHHS", "record": None, "field": exc.field, "code": exc.code,
                 "message": exc.message}])

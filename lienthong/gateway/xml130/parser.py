@@ -453,7 +453,6 @@ class EnvelopeReader:
                              declared_count=self.header.declared_count, spec=self.spec,
                              max_file_bytes=self.max_file_bytes, parser=inner_parser, stats=self.stats)
 
-    _build = build_dossier  # former private name, kept for compatibility
 
 
 def build_dossier(index: int, line: int | None, files: list[tuple[str, str]], *, facility_code: str,

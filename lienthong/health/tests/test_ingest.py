@@ -3,6 +3,9 @@ replacement, events, health profiles, receipt counters, audit."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -13,7 +16,7 @@ from sqlalchemy import func, select
 from lienthong.audit.models import AuditEntry
 from lienthong.db import session_factory
 from lienthong.events.models import OutboxEvent
-from lienthong.health import ingest
+from lienthong.health import ingest, records
 from lienthong.health.models import (
     Appointment, Certificate, Diagnosis, HealthProfile, IngestBatch, LabResult, Medication, Referral, Visit,
     VisitVersion,
@@ -225,6 +228,11 @@ def test_chronic_group_table():
 def test_fast_canonical_json_equals_the_record_contract():
     rec = visit("LKH", referral="CT-1", appointment="HEN-1", birth_cert="GCS-1", extra_icd=("I10",))
     rec.raw = {"XML1": [{"MA_LK": "LKH", "HO_TEN": "Nguyễn Văn An"}], "XML2": [{"STT": "1"}, {"STT": "2"}]}
-    prepared = ingest._prepare(rec)
+    prepared = ingest.prepare_visit(rec)
     assert prepared.digest == rec.content_hash()
-    assert ingest.record_dict(rec) == __import__("dataclasses").asdict(rec)
+    assert records.record_dict(rec) == dataclasses.asdict(rec)
+    # the canonical form is the asdict() JSON, sorted and compact
+    reference = json.dumps(dataclasses.asdict(rec), default=records.json_default, sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=False)
+    assert prepared.body == reference
+    assert prepared.digest == hashlib.sha256(reference.encode()).hexdigest()
