@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from sqlalchemy import and_, or_, select
@@ -29,8 +28,8 @@ from lienthong.health.models import (
 )
 from lienthong.identity.policy import Target, authorize
 from lienthong.identity.principal import Principal
+from lienthong.workdays.calendar import VN_TZ
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 RESOURCE = "health.book"
 
 VISIT_PAGE = 20

@@ -36,7 +36,7 @@ from lienthong.health.book import (
     profile_for, recent_labs, recent_medications,
 )
 from lienthong.health.models import HealthProfile, Share, Visit
-from lienthong.identity.policy import Target, authorize, forbidden
+from lienthong.identity.policy import Target, authorize, forbidden, require_facility
 from lienthong.identity.principal import Principal
 from lienthong.population import service as population
 from lienthong.population.models import Citizen
@@ -185,12 +185,6 @@ def consent_principal(facility: Principal, personal_id: str) -> Principal:
                      scopes=frozenset({"population.read"}))
 
 
-def _require_facility(principal: Principal) -> str:
-    if not principal.facility_code:
-        raise forbidden("ứng dụng này không gắn với cơ sở khám chữa bệnh nào")
-    return principal.facility_code
-
-
 # --- citizen side ---------------------------------------------------------------------------------
 
 def create_share(session: Session, principal: Principal, data: ShareIn, *, now: datetime | None = None) -> ShareCreated:
@@ -250,7 +244,7 @@ def revoke_share(session: Session, principal: Principal, share_id: str) -> Share
 
 def _use_share(session: Session, principal: Principal, token: str, scope: str) -> Share:
     """The share behind ``token``, checked for this facility and scope; 403 otherwise."""
-    facility_code = _require_facility(principal)
+    facility_code = require_facility(principal)
     share = session.scalars(select(Share).where(Share.token_hash == token_digest(token))).first()
     if share is None or share.emergency:
         raise forbidden("mã chia sẻ không hợp lệ")
@@ -342,7 +336,7 @@ def shared_lab_results(session: Session, principal: Principal, data: TokenIn) ->
 def emergency_access(session: Session, principal: Principal, data: EmergencyIn) -> IntakeSummary:
     """Read the intake summary without consent: flagged, audited, and the citizen is notified."""
     check_personal_id(data.personal_id)
-    facility_code = _require_facility(principal)
+    facility_code = require_facility(principal)
     authorize(principal, "health.emergency", Target(personal_id=data.personal_id, facility_code=facility_code))
     now = datetime.now(UTC)
     share = Share(id=str(uuid.uuid4()), token_hash=None, personal_id=data.personal_id, facility_code=facility_code,

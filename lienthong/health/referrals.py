@@ -17,7 +17,7 @@ from lienthong.errors import Conflict, NotFound
 from lienthong.events.outbox import record_event
 from lienthong.health.book import REFERRAL_STATUSES, aware, facility_names, icd10_name
 from lienthong.health.models import Referral, Visit
-from lienthong.identity.policy import Target, authorize, forbidden
+from lienthong.identity.policy import Target, authorize, forbidden, require_facility
 from lienthong.identity.principal import Principal
 
 RESOURCE = "health.referral"
@@ -59,16 +59,10 @@ class DecisionOut(BaseModel):
     decided_by: str
 
 
-def _facility(principal: Principal) -> str:
-    if not principal.facility_code:
-        raise forbidden("ứng dụng này không gắn với cơ sở khám chữa bệnh nào")
-    return principal.facility_code
-
-
 def incoming(session: Session, principal: Principal, *, status: Literal["issued", "accepted", "rejected"] | None = "issued",
              limit: int = INCOMING_LIMIT) -> list[IncomingReferral]:
     """Referrals addressed to the caller's facility, newest first; each one listed is audited."""
-    code = _facility(principal)
+    code = require_facility(principal)
     authorize(principal, "health.referral.decide", Target(facility_code=code))
     stmt = (select(Referral, Visit.patient_name, Visit.birth_date, Visit.insurance_card, Visit.main_icd)
             .join(Visit, Visit.id == Referral.visit_id).where(Referral.to_facility == code))
@@ -95,7 +89,7 @@ def incoming(session: Session, principal: Principal, *, status: Literal["issued"
 def decide(session: Session, principal: Principal, referral_id: int, *, accept: bool, reason: str | None = None,
            now: datetime | None = None) -> DecisionOut:
     """Accept or reject a referral: only the receiving facility, only once."""
-    code = _facility(principal)
+    code = require_facility(principal)
     ref = session.scalars(select(Referral).where(Referral.id == referral_id).with_for_update()).first()
     if ref is None:
         raise NotFound("không tìm thấy giấy chuyển tuyến", field="id")

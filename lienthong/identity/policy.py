@@ -128,6 +128,13 @@ def forbidden(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_403_FORBIDDEN, detail=detail)
 
 
+def require_facility(principal: Principal) -> str:
+    """The facility code of a facility client; 403 for a caller not bound to a facility."""
+    if not principal.facility_code:
+        raise forbidden("ứng dụng này không gắn với cơ sở khám chữa bệnh nào")
+    return principal.facility_code
+
+
 def principal_from_request(request: Request) -> Principal | None:
     """The caller, from a Bearer token or the web session cookie; None when anonymous."""
     header = request.headers.get("authorization", "")

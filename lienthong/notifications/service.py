@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -22,8 +21,8 @@ from lienthong.errors import DomainError, NotFound
 from lienthong.identity.policy import Target, authorize
 from lienthong.identity.principal import Principal
 from lienthong.notifications.models import Notification
+from lienthong.workdays.calendar import VN_TZ
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ACTION = "notifications.read"
 PAGE_SIZE = 50
 MAX_PAGE = 200

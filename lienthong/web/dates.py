@@ -17,8 +17,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from lienthong.errors import DomainError
+from lienthong.workdays.calendar import VN_TZ
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DATE_FORMAT = "%d/%m/%Y"
 DATE_PLACEHOLDER = "dd/mm/yyyy"
 # HTML ``pattern`` attribute of date inputs (anchored by the browser).

@@ -3,9 +3,7 @@ visitor is sent to the login page, a refused one gets a Vietnamese error page.""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -23,11 +21,10 @@ from lienthong.identity.principal import Principal
 from lienthong.population import service as population_service
 from lienthong.population.ids import InvalidPersonalId
 from lienthong.population.models import Citizen
-from lienthong.web.dates import InvalidDate, parse_optional_vn_date, vndate, vndatetime  # noqa: F401
+from lienthong.web.dates import parse_optional_vn_date
 from lienthong.web.templating import make_templates
 from lienthong.params import BigRowId
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # the shared web templates; ``vndate``/``vndatetime`` (lienthong.web.dates) are registered by the factory
 templates = make_templates()
 

@@ -43,7 +43,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs
-from zoneinfo import ZoneInfo
 
 import pydantic
 from fhir.resources.R4B import get_fhir_model_class
@@ -52,11 +51,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from lienthong.errors import DomainError
 from lienthong.facilities.rules import InvalidFacilityCode, validate_facility_code
 from lienthong.health.records import (
-    AppointmentRec, DiagnosisRec, LabResultRec, MedicationRec, ReferralRec, VisitRecord,
+    BLOOD_GROUPS, AppointmentRec, DiagnosisRec, LabResultRec, MedicationRec, ReferralRec, VisitRecord,
 )
 from lienthong.population.ids import InvalidPersonalId, validate_personal_id
+from lienthong.workdays.calendar import VN_TZ
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SOURCE = "fhir"
 
 # --- Identifier and code systems (VN Core IG canonical; all overridable in FhirSettings) ---------
@@ -104,7 +103,6 @@ DISPOSITION_TO_DISCHARGE_TYPE = {
 DISCHARGE_TYPES = {"1", "2", "3", "4", "5"}
 OUTCOMES = {str(n) for n in range(1, 9)}
 REFERRAL_REASONS = {"1", "2", "3"}
-BLOOD_GROUPS = {"A", "A+", "A-", "B", "B+", "B-", "AB", "AB+", "AB-", "O", "O+", "O-", "Rh", "Rh+", "Rh-"}
 _ICD10_RE = re.compile(r"^[A-Z][0-9]{2}(\.?[0-9A-Z]{1,4})?$")
 _PARTIAL_DATE_RE = re.compile(r"^\d{4}(-\d{2})?$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

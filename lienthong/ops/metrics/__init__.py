@@ -26,13 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from lienthong.workdays.calendar import VN_TZ
+
 MAX_PERIOD_DAYS = 3 * 366
 
 Parts = dict[int | None, tuple[float, float]]
