@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import UTC, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from lienthong.config import get_settings
-from lienthong.db import session_factory, utcnow
+from lienthong.db import utcnow
+from lienthong.deps import get_db
+from lienthong.health.book import aware
 from lienthong.health.ingest import receipt
 from lienthong.health.models import IngestBatch
 from lienthong.identity.policy import Target, authorize, requires
@@ -109,25 +112,24 @@ async def submit_xml130(request: Request, filename: str | None = None,
 
 
 @router.get("/batches/{batch_id}", summary="A submission receipt")
-def get_batch(batch_id: str, principal: Principal = Depends(requires("health.receipts"))):
-    with session_factory()() as session:
-        batch = session.get(IngestBatch, batch_id) if len(batch_id) <= 36 else None
-        if batch is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "không tìm thấy lượt gửi dữ liệu")
-        if principal.kind == "facility" and batch.facility_code != principal.facility_code:
-            # Do not reveal other facilities' batch ids.
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "không tìm thấy lượt gửi dữ liệu")
-        authorize(principal, "health.receipts", Target(facility_code=batch.facility_code))
-        beat = batch.updated_at or batch.received_at
-        if beat is not None and beat.tzinfo is None:
-            beat = beat.replace(tzinfo=UTC)
-        if batch.status == "receiving" and beat is not None and utcnow() - beat > STALE_AFTER:
-            batch.status = "failed"
-            batch.finished_at = utcnow()
-            batch.errors = list(batch.errors or []) + [{
-                "ma_lk": None, "table": "GIAMDINHHS", "record": None, "field": None, "code": "interrupted",
-                "message": "Việc xử lý tệp bị gián đoạn; dữ liệu đã tiếp nhận được giữ nguyên, hãy gửi lại tệp "
-                           "để hoàn tất (hồ sơ đã có sẽ không bị trùng)"}]
-            batch.error_count += 1
-            session.commit()
-        return receipt(batch, max_errors=RECEIPT_MAX_ERRORS)
+def get_batch(batch_id: str, principal: Principal = Depends(requires("health.receipts")),
+              db: Session = Depends(get_db)):
+    batch = db.get(IngestBatch, batch_id) if len(batch_id) <= 36 else None
+    if batch is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "không tìm thấy lượt gửi dữ liệu")
+    if principal.kind == "facility" and batch.facility_code != principal.facility_code:
+        # Do not reveal other facilities' batch ids.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "không tìm thấy lượt gửi dữ liệu")
+    authorize(principal, "health.receipts", Target(facility_code=batch.facility_code))
+    beat = aware(batch.updated_at or batch.received_at)
+    if batch.status == "receiving" and beat is not None and utcnow() - beat > STALE_AFTER:
+        # an interrupted ingest (its process died): marked failed, committed with the request
+        batch.status = "failed"
+        batch.finished_at = utcnow()
+        batch.errors = list(batch.errors or []) + [{
+            "ma_lk": None, "table": "GIAMDINHHS", "record": None, "field": None, "code": "interrupted",
+            "message": "Việc xử lý tệp bị gián đoạn; dữ liệu đã tiếp nhận được giữ nguyên, hãy gửi lại tệp "
+                       "để hoàn tất (hồ sơ đã có sẽ không bị trùng)"}]
+        batch.error_count += 1
+        db.flush()
+    return receipt(batch, max_errors=RECEIPT_MAX_ERRORS)
