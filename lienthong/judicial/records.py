@@ -55,7 +55,7 @@ def load_convictions(session: Session, personal_id: str) -> list[m.Conviction]:
         select(m.Conviction)
         .where(m.Conviction.personal_id == personal_id)
         .options(selectinload(m.Conviction.offences), selectinload(m.Conviction.additional_penalties),
-                 selectinload(m.Conviction.expungement_decisions), selectinload(m.Conviction.enforcement_events))
+                 selectinload(m.Conviction.expungement_decisions))
         .order_by(m.Conviction.judgment_date, m.Conviction.id)
     ))
 

@@ -22,7 +22,6 @@ from lienthong.errors import DomainError
 from lienthong.identity.principal import Principal
 from lienthong.judicial import schemas, service
 from lienthong.judicial.rules.procedure import FeeCategory
-from lienthong.web import routes as web
 from lienthong.web.routes import web_requires
 from lienthong.web.templating import make_templates
 
@@ -134,8 +133,7 @@ def queue_page(request: Request, principal: Principal = Depends(web_requires("ju
                db: Session = Depends(get_db)):
     now = utcnow()
     apps = service.review_queue(db, principal, now)
-    rows = [(a, service.remaining(a, now)) for a in apps]
-    rows.sort(key=lambda r: (not r[1]["overdue"], r[0].due_at))
+    rows = [(a, service.remaining(a, now)) for a in apps]  # by due_at: the overdue ones come first
     return render(request, "judicial_queue.html", rows=rows, province=service.province_name(principal.province_code or 0))
 
 

@@ -21,8 +21,8 @@ from datetime import date
 from typing import Sequence
 
 from lienthong.judicial.rules.expungement import (
+    ADDITIONAL_PENALTY_VI,
     AdditionalPenalty,
-    AdditionalPenaltyType,
     Basis,
     Conviction,
     ExpungementResult,
@@ -133,19 +133,8 @@ def principal_text(c: Conviction) -> str:
     }[p]
 
 
-_ADDITIONAL_TEXT = {
-    AdditionalPenaltyType.POST_OR_PROFESSION_BAN: "Cấm đảm nhiệm chức vụ, cấm hành nghề hoặc làm công việc nhất định",
-    AdditionalPenaltyType.RESIDENCE_BAN: "Cấm cư trú",
-    AdditionalPenaltyType.SUPERVISION: "Quản chế",
-    AdditionalPenaltyType.CIVIC_RIGHTS: "Tước một số quyền công dân",
-    AdditionalPenaltyType.CONFISCATION: "Tịch thu tài sản",
-    AdditionalPenaltyType.FINE: "Phạt tiền",
-    AdditionalPenaltyType.EXPULSION: "Trục xuất",
-}
-
-
 def additional_text(ap: AdditionalPenalty) -> str:
-    t = ap.description or _ADDITIONAL_TEXT[ap.kind]
+    t = ap.description or ADDITIONAL_PENALTY_VI[ap.kind].capitalize()
     if ap.months is not None:
         t += f" {fmt_months(ap.months)}"
     if ap.amount_vnd is not None:

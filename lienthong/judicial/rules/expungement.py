@@ -149,7 +149,8 @@ _PENALTY_VI = {
     PenaltyType.JUDICIAL_MEASURE: "áp dụng biện pháp tư pháp",
 }
 
-_ADDITIONAL_VI = {
+# Additional penalties (art. 32.2) as they are named in a sentence (lower case).
+ADDITIONAL_PENALTY_VI = {
     AdditionalPenaltyType.POST_OR_PROFESSION_BAN: "cấm đảm nhiệm chức vụ, cấm hành nghề hoặc làm công việc nhất định",
     AdditionalPenaltyType.RESIDENCE_BAN: "cấm cư trú",
     AdditionalPenaltyType.SUPERVISION: "quản chế",
@@ -577,7 +578,7 @@ def _obligations_done(c: Conviction, t0: date | None) -> tuple[date | None, list
             if start is not None:
                 bump(add_months(start, ap.months))
                 continue
-        missing.append(f"chưa chấp hành xong hình phạt bổ sung {_ADDITIONAL_VI[ap.kind]}")
+        missing.append(f"chưa chấp hành xong hình phạt bổ sung {ADDITIONAL_PENALTY_VI[ap.kind]}")
     if c.has_other_obligations:
         if c.other_obligations_completed_on is not None:
             bump(c.other_obligations_completed_on)
