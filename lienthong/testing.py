@@ -36,3 +36,26 @@ def configure(monkeypatch, tmp_path, url: str) -> None:
     monkeypatch.setenv("LIENTHONG_BACKGROUND_JOBS", "false")  # tests drive the relay and jobs themselves
     reset_settings_cache()
     secret_key.cache_clear()
+
+
+def iter_api_routes(routes, prefix: str = ""):
+    """(full path, APIRoute) for every API route, descending into included routers
+    (FastAPI >= 0.16x includes routers lazily)."""
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, route
+        elif hasattr(route, "original_router"):
+            yield from iter_api_routes(route.original_router.routes, prefix + route.include_context.prefix)
+
+
+def route_actions(dependant) -> list[str]:
+    """The policy actions (``requires(action)``) a route's dependencies check, depth first."""
+    found = []
+    for dep in dependant.dependencies:
+        action = getattr(dep.call, "__lienthong_action__", None)
+        if action:
+            found.append(action)
+        found += route_actions(dep)
+    return found

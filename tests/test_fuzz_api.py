@@ -358,17 +358,10 @@ def test_openapi_operations_never_500(fuzz_env: Env, who: str):
 # --- web pages and forms (not in the OpenAPI schema) -----------------------------------------------
 
 def _web_routes(app) -> list[tuple[str, str, list[str], list[str], list[str]]]:
-    from fastapi.routing import APIRoute
-
-    def walk(routes, prefix=""):
-        for route in routes:
-            if isinstance(route, APIRoute):
-                yield prefix + route.path, route
-            elif hasattr(route, "original_router"):
-                yield from walk(route.original_router.routes, prefix + route.include_context.prefix)
+    from lienthong.testing import iter_api_routes
 
     found = []
-    for path, route in walk(app.routes):
+    for path, route in iter_api_routes(app.routes):
         if route.include_in_schema:
             continue
         d = route.dependant

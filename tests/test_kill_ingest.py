@@ -34,17 +34,6 @@ VISITS = 3000
 CHUNK = 200
 
 
-def server_app():
-    """uvicorn factory: the application, with the gateway router mounted if the app lacks it."""
-    from lienthong.app import create_app
-    from lienthong.gateway.routes import router
-
-    app = create_app()
-    if not any(getattr(r, "path", "") == "/api/v1/gateway/xml130" for r in app.routes):
-        app.include_router(router)
-    return app
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -56,7 +45,7 @@ def _start_server(port: int, log_path: Path) -> subprocess.Popen:
                PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]))
     log = open(log_path, "ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "test_kill_ingest:server_app", "--factory", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "lienthong.app:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 30

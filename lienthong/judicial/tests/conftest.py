@@ -27,27 +27,3 @@ def system_refused(monkeypatch):
     yield
 
 
-def _paths(routes, prefix=""):
-    from fastapi.routing import APIRoute
-
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield prefix + route.path
-        elif hasattr(route, "original_router"):
-            yield from _paths(route.original_router.routes, prefix + route.include_context.prefix)
-
-
-@pytest.fixture
-def client(db_url):
-    """The application, with the judicial routers added if app.py does not include them yet."""
-    from fastapi.testclient import TestClient
-
-    from lienthong.app import create_app
-    from lienthong.judicial import routes, web
-
-    app = create_app()
-    if "/api/v1/judicial/keys" not in set(_paths(app.routes)):
-        app.include_router(routes.router)
-        app.include_router(web.router)
-    with TestClient(app, base_url="http://testserver") as c:
-        yield c

@@ -2,27 +2,10 @@
 judicial rule of the policy is used by some route."""
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from lienthong.identity import policy
 from lienthong.judicial import routes, web
-
-
-def _actions(dependant):
-    found = []
-    for dep in dependant.dependencies:
-        if getattr(dep.call, "__lienthong_action__", None):
-            found.append(dep.call.__lienthong_action__)
-        found += _actions(dep)
-    return found
-
-
-def _walk(routes_, prefix=""):
-    for r in routes_:
-        if isinstance(r, APIRoute):
-            yield prefix + r.path, r
-        elif hasattr(r, "original_router"):
-            yield from _walk(r.original_router.routes, prefix + r.include_context.prefix)
+from lienthong.testing import iter_api_routes, route_actions
 
 
 def test_judicial_routes_guarded_and_rules_used():
@@ -30,8 +13,8 @@ def test_judicial_routes_guarded_and_rules_used():
     app.include_router(routes.router)
     app.include_router(web.router)
     used, public = set(), []
-    for path, route in _walk(app.routes):
-        acts = _actions(route.dependant)
+    for path, route in iter_api_routes(app.routes):
+        acts = route_actions(route.dependant)
         used.update(acts)
         if not acts:
             assert path in policy.PUBLIC_PAGES or path.startswith(policy.PUBLIC_PATHS), path

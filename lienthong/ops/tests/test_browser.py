@@ -51,7 +51,7 @@ def live_server(request, monkeypatch, tmp_path):
             service.update_unit(s, ADMIN, unit.id, {"status": "testing", "test_batch": 1,
                                                     "test_start": date.today() - timedelta(days=3)}, note="đợt 1")
     try:
-        with live_uvicorn("lienthong.ops.tests.server:app", port, tmp_path / "server.log") as base:
+        with live_uvicorn("lienthong.app:create_app", port, tmp_path / "server.log") as base:
             yield base
     finally:
         _clean(url)

@@ -50,19 +50,11 @@ def test_empty_charts_say_no_data():
 
 def test_every_ops_route_is_guarded():
     from lienthong.ops.routes import api_router, web_router
-    from lienthong.ops.tests.conftest import iter_routes
-
-    def actions(dependant):
-        found = []
-        for dep in dependant.dependencies:
-            if getattr(dep.call, "__lienthong_action__", None):
-                found.append(dep.call.__lienthong_action__)
-            found += actions(dep)
-        return found
+    from lienthong.testing import iter_api_routes, route_actions
 
     seen = set()
-    for path, route in list(iter_routes(api_router.routes)) + list(iter_routes(web_router.routes)):
-        acts = actions(route.dependant)
+    for path, route in list(iter_api_routes(api_router.routes)) + list(iter_api_routes(web_router.routes)):
+        acts = route_actions(route.dependant)
         assert len(acts) == 1 and acts[0] in ("ops.read", "ops.manage"), path
         seen.add(acts[0])
         if route.methods & {"POST", "PUT", "PATCH", "DELETE"}:
