@@ -27,6 +27,7 @@ from lienthong.errors import Conflict, DomainError
 from lienthong.events.outbox import record_event
 from lienthong.population import service as population_service
 from lienthong.population.models import Citizen
+from lienthong.web.money import vnd
 
 
 def prefill(session: Session, data: dict, hint: str | None) -> dict:
@@ -129,10 +130,6 @@ def close_health_book(session: Session, case: ProcedureCase, st: ProcedureStep, 
 # --- texts -----------------------------------------------------------------------------------------------------------
 
 
-def _vnd(n: int | None) -> str:
-    return f"{n:,}".replace(",", ".") + " đồng" if n is not None else ""
-
-
 def _wait(case: ProcedureCase, st: ProcedureStep) -> str:
     return (f"Xin chia buồn cùng gia đình. Cơ sở y tế {case.data.get('facility_code', '')} đã gửi giấy báo tử của "
             f"{_name(case)} (mất ngày {vn_date(case.event_date)}). Thân nhân vui lòng kiểm tra tờ khai đăng ký khai tử "
@@ -159,7 +156,7 @@ def _residence(case: ProcedureCase, st: ProcedureStep) -> str:
 
 def _allowance(case: ProcedureCase, st: ProcedureStep) -> str:
     return (f"Cơ quan bảo hiểm xã hội đã quyết định trợ cấp mai táng cho thân nhân của {_name(case)}: "
-            f"{_vnd(st.result.get('amount_vnd'))} (10 lần mức lương cơ sở {_vnd(st.result.get('reference_salary_vnd'))}).")
+            f"{vnd(st.result.get('amount_vnd'))} (10 lần mức lương cơ sở {vnd(st.result.get('reference_salary_vnd'))}).")
 
 
 def _book(case: ProcedureCase, st: ProcedureStep) -> str:

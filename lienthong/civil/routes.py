@@ -23,7 +23,7 @@ from lienthong.geo import units
 from lienthong.identity.policy import requires
 from lienthong.identity.principal import Principal
 from lienthong.web import routes as web
-from lienthong.web.templating import make_templates
+from lienthong.web.templating import make_templates, page_renderer
 from lienthong.params import ProvinceCode, Version
 
 router = APIRouter(tags=["civil"])
@@ -38,16 +38,10 @@ def _vniso(value) -> str:
     return vn_date(value)
 
 
-def _vnd(value) -> str:
-    return "" if value is None else f"{value:,}".replace(",", ".") + " đồng"
+templates.env.filters.update(vniso=_vniso)
 
 
-templates.env.filters.update(vniso=_vniso, vnd=_vnd)
-
-
-def _render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    context.setdefault("principal", getattr(request.state, "principal", None))
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+_render = page_renderer(templates)
 
 
 # --- API -----------------------------------------------------------------------------------------------------------------

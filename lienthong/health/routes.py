@@ -19,7 +19,7 @@ from lienthong.health import reminders as _reminders  # noqa: F401  (registers t
 from lienthong.identity.policy import forbidden, requires
 from lienthong.identity.principal import Principal
 from lienthong.web import routes as web
-from lienthong.web.templating import make_templates
+from lienthong.web.templating import make_templates, page_renderer
 from lienthong.params import RowId
 
 router = APIRouter(tags=["health-book"])
@@ -154,9 +154,7 @@ def reject_referral(referral_id: RowId, data: referrals.RejectIn,
 
 # --- web pages --------------------------------------------------------------------------------------
 
-def _render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    context.setdefault("principal", getattr(request.state, "principal", None))
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+_render = page_renderer(templates)
 
 
 @router.get("/so-suc-khoe", response_class=HTMLResponse, include_in_schema=False)

@@ -20,15 +20,11 @@ router = APIRouter(tags=["insurance"])
 templates = make_templates(Path(__file__).parent / "templates")
 
 
-def _vnd(value: int | None) -> str:
-    return "" if value is None else f"{value:,}".replace(",", ".") + " đồng"
-
-
 def _month(value) -> str:
     return value.strftime("%m/%Y") if value else "nay"
 
 
-templates.env.filters.update(vnd=_vnd, vnmonth=_month)
+templates.env.filters.update(vnmonth=_month)
 
 
 @router.post("/api/v1/insurance/contributions", response_model=service.RecordResult)

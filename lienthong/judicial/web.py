@@ -23,17 +23,12 @@ from lienthong.identity.principal import Principal
 from lienthong.judicial import schemas, service
 from lienthong.judicial.rules.procedure import FeeCategory
 from lienthong.web.routes import web_requires
-from lienthong.web.templating import make_templates
+from lienthong.web.templating import make_templates, page_renderer
 
 templates = make_templates(Path(__file__).parent / "templates")
 templates.env.globals.update(status_text=service.STATUS_TEXT, fee_text=service.FEE_CATEGORY_TEXT)
 
 
-def _vnd(n: int | None) -> str:
-    return "" if n is None else f"{n:,}".replace(",", ".") + " đồng"
-
-
-templates.env.filters["vnd"] = _vnd
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,9 +44,7 @@ PURPOSES = [
 ]
 
 
-def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    context.setdefault("principal", getattr(request.state, "principal", None))
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+render = page_renderer(templates)
 
 
 def _error(exc: Exception) -> str:

@@ -22,7 +22,7 @@ from lienthong.identity.policy import requires
 from lienthong.identity.principal import Principal
 from lienthong.linkage import service
 from lienthong.web import routes as web
-from lienthong.web.templating import make_templates
+from lienthong.web.templating import make_templates, page_renderer
 from lienthong.params import RowId
 
 templates = make_templates(Path(__file__).parent / "templates")
@@ -128,10 +128,7 @@ def api_decide(candidate_id: RowId, body: DecisionIn, principal: Principal = Dep
 # --- web page -------------------------------------------------------------------------------------
 
 
-def _render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    context.setdefault("principal", getattr(request.state, "principal", None))
-    context.setdefault("outcome_names", OUTCOME_NAMES)
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+_render = page_renderer(templates, outcome_names=OUTCOME_NAMES)
 
 
 @router.get("/can-bo/doi-chieu", response_class=HTMLResponse, include_in_schema=False)

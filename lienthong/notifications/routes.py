@@ -17,7 +17,6 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -28,14 +27,13 @@ from lienthong.identity.principal import Principal
 from lienthong.notifications import service
 from lienthong.notifications.models import Notification
 from lienthong.web import routes as web
+from lienthong.web.templating import make_templates, page_renderer
 
 ACTION = service.ACTION
 
 router = APIRouter(tags=["notifications"])
 
-templates = Jinja2Templates(directory=[Path(__file__).parent / "templates", Path(web.__file__).parent / "templates"])
-templates.env.filters.update(web.templates.env.filters)
-templates.env.globals.update(web.templates.env.globals)
+templates = make_templates(Path(__file__).parent / "templates")
 templates.env.filters.update(vn_date=service.vn_date, vn_datetime=service.vn_datetime)
 
 
@@ -95,9 +93,7 @@ def read_one(notification_id: BigRowId, principal: Principal = Depends(requires(
 # --- pages ----------------------------------------------------------------------------------------------------------
 
 
-def _render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    context.setdefault("principal", getattr(request.state, "principal", None))
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+_render = page_renderer(templates)
 
 
 def _page(db: Session, principal: Principal, before: int | None, unread_only: bool) -> dict:

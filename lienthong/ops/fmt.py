@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from functools import partial
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from lienthong.web import dates
+from lienthong.web.dates import vndate  # noqa: F401  (dd/mm/yyyy, naive datetimes as UTC)
 
 
 def vnnum(value, decimals: int = 0) -> str:
@@ -15,22 +15,8 @@ def vnnum(value, decimals: int = 0) -> str:
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
-def vndate(value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=ZoneInfo("UTC"))
-        value = value.astimezone(VN_TZ)
-    return value.strftime("%d/%m/%Y")
-
-
-def vndatetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo("UTC"))
-    return value.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
+# dd/mm/yyyy HH:MM in Vietnam time: the ops pages and reports show minutes, not seconds.
+vndatetime = partial(dates.vndatetime, seconds=False)
 
 
 def metric_value(kind: str, value, unit: str = "") -> str:

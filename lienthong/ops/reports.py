@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from lienthong.facilities.models import Facility
 from lienthong.ops import service
-from lienthong.ops.fmt import VN_TZ, vndate, vndatetime, vnnum
+from lienthong.ops.fmt import vndate, vndatetime, vnnum
 from lienthong.ops.models import ROLLOUT_STATUSES, RolloutChange, RolloutUnit
+from lienthong.workdays.calendar import VN_TZ
 
 FONT_DIR = Path(__file__).parent.parent / "fonts"  # lienthong/fonts: DejaVu Sans, shared
 STATUS_FILL = {"not_started": "EEEEEE", "testing": "FFF3CD", "test_done": "D6EAF8", "production": "D4EDDA",

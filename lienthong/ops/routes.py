@@ -23,11 +23,11 @@ from lienthong.ops import charts, costs as costs_mod, fmt, metrics, reports, sch
 from lienthong.ops.models import ASSESSMENT_STATES, ROLLOUT_STATUSES
 from lienthong.web import routes as web
 from lienthong.web.dates import parse_optional_vn_date
-from lienthong.web.templating import make_templates
+from lienthong.web.templating import make_templates, page_renderer
 from lienthong.params import ProvinceCode, RowId, Version
 
 templates = make_templates(Path(__file__).parent / "templates")
-templates.env.filters.update(vnnum=fmt.vnnum, vndate=fmt.vndate, vndatetime=fmt.vndatetime,
+templates.env.filters.update(vnnum=fmt.vnnum, vndatetime=fmt.vndatetime,  # minutes, not seconds
                              metric_value=fmt.metric_value, change_text=reports.change_text)
 templates.env.globals.update(STATUS_LABELS=service.STATUS_LABELS, ASSESSMENT_LABELS=service.ASSESSMENT_LABELS,
                              FIELD_LABELS=service.FIELD_LABELS, TIER_LABELS=service.TIER_LABELS,
@@ -40,9 +40,7 @@ web_router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    context.setdefault("principal", getattr(request.state, "principal", None))
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+render = page_renderer(templates)
 
 
 def _province(code: int | None) -> int | None:

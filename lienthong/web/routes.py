@@ -22,7 +22,7 @@ from lienthong.population import service as population_service
 from lienthong.population.ids import InvalidPersonalId
 from lienthong.population.models import Citizen
 from lienthong.web.dates import parse_optional_vn_date
-from lienthong.web.templating import make_templates
+from lienthong.web.templating import make_templates, page_renderer
 from lienthong.params import BigRowId
 
 # the shared web templates; ``vndate``/``vndatetime`` (lienthong.web.dates) are registered by the factory
@@ -59,9 +59,7 @@ def web_requires(action: str):
     return dependency
 
 
-def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    context.setdefault("principal", getattr(request.state, "principal", None))
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+render = page_renderer(templates)
 
 
 def install_web_handlers(app) -> None:
