@@ -41,6 +41,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(value: datetime | None) -> datetime | None:
+    """A datetime read back from the database, timezone-aware: SQLite hands back naive datetimes
+    (stored as UTC), PostgreSQL aware ones. ``None`` stays ``None``."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def next_counter_value(session: Session, model, name: str, *, start: int = 0) -> int:
     """Allocate the next value of the named counter row of ``model`` (columns ``name``, ``value``).
 

@@ -38,6 +38,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from lienthong.civil import rules
 from lienthong.civil.models import Counter, ProcedureCase, ProcedureStep
+from lienthong.db import aware
 from lienthong.errors import Conflict
 from lienthong.events.outbox import record_event
 from lienthong.workdays import VN_TZ
@@ -126,12 +127,6 @@ def vn_datetime(value: datetime | None) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)  # SQLite returns naive UTC
-    return value
 
 
 def short_id(case: ProcedureCase) -> str:
@@ -341,7 +336,7 @@ def run_step(session: Session, case: ProcedureCase, st: ProcedureStep, now: date
 
 
 def _due(st: ProcedureStep, now: datetime) -> bool:
-    at = _aware(st.next_attempt_at)
+    at = aware(st.next_attempt_at)
     return st.actor == "auto" and st.state == "in_progress" and at is not None and at <= now
 
 
@@ -439,5 +434,5 @@ def overdue_clause(now: datetime):
 
 
 def is_overdue(step: ProcedureStep, now: datetime) -> bool:
-    due = _aware(step.due_at)
+    due = aware(step.due_at)
     return step.state == "failed" or (step.state in ACTIVE and due is not None and due < now)

@@ -21,6 +21,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, defer
 
 from lienthong.audit import service as audit
+from lienthong.db import aware
 from lienthong.errors import DomainError
 from lienthong.facilities.models import Facility
 from lienthong.health.models import (
@@ -230,13 +231,6 @@ class HealthBook(BaseModel):
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes (stored as UTC): make every datetime timezone-aware."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
 
 def _num(value: Decimal | float | None) -> float | None:
     return float(value) if value is not None else None

@@ -17,7 +17,7 @@ import secrets
 import threading
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -31,7 +31,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from lienthong.config import get_settings
-from lienthong.db import utcnow
+from lienthong.db import aware, utcnow
 from lienthong.deps import get_db
 from lienthong.identity.models import OidcAuthCode
 from lienthong.identity.oidc_client import (
@@ -281,10 +281,6 @@ def authorize_submit(request: Request, response_type: str = Form(""), client_id:
 # --- token endpoint ------------------------------------------------------------------------------
 
 
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-
-
 @router.post("/token")
 def token(request: Request, grant_type: str | None = Form(None), code: str | None = Form(None),
           redirect_uri: str | None = Form(None), client_id: str | None = Form(None),
@@ -322,7 +318,7 @@ def token(request: Request, grant_type: str | None = Form(None), code: str | Non
     db.commit()
     if consumed != 1:
         return oauth_error("invalid_grant", "mã đăng nhập đã được sử dụng")
-    if _aware(row.expires_at) < utcnow():
+    if aware(row.expires_at) < utcnow():
         return oauth_error("invalid_grant", "mã đăng nhập đã hết hạn")
     if row.client_id != cid or row.redirect_uri != redirect_uri:
         return oauth_error("invalid_grant", "redirect_uri hoặc client_id không khớp yêu cầu đăng nhập")

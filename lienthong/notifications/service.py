@@ -11,12 +11,12 @@ built from events whose underlying accesses are audited by their own contexts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from lienthong.db import utcnow
+from lienthong.db import aware, utcnow
 from lienthong.errors import DomainError, NotFound
 from lienthong.identity.policy import Target, authorize
 from lienthong.identity.principal import Principal
@@ -29,10 +29,6 @@ MAX_PAGE = 200
 
 
 # --- formatting -----------------------------------------------------------------------------------------------------
-
-
-def aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value  # SQLite returns naive UTC
 
 
 def parse_time(value) -> datetime | None:
