@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 
-from lienthong.workdays import VN_TZ, WorkCalendar
+from lienthong.workdays import VN_TZ, WorkCalendar, add_months
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,6 @@ DRIVER_HEALTH_VALID_MONTHS = 12  # TTLT 24/2015, kept by TT 36/2024/TT-BYT [M]
 
 def driver_health_valid_until(signed_on: date) -> date:
     """Last valid day of a driver health certificate concluded on ``signed_on`` (12 months)."""
-    from lienthong.insurance.rules import add_months
-
     return add_months(signed_on, DRIVER_HEALTH_VALID_MONTHS) - timedelta(days=1)
 
 

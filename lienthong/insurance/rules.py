@@ -18,9 +18,10 @@ memory and must be checked against the primary texts before production use.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from lienthong.workdays.calendar import add_months
 
 
 @dataclass(frozen=True)
@@ -127,13 +128,6 @@ def funeral_eligibility(periods: list[Period], death_date: date) -> Eligibility:
         return Eligibility("unknown", "không có quá trình đóng bảo hiểm xã hội; cần kiểm tra diện hưởng lương hưu, "
                                       "trợ cấp tai nạn lao động, bệnh nghề nghiệp", comp, vol)
     return Eligibility("not_eligible", f"chưa đủ điều kiện: {comp} tháng bắt buộc, {vol} tháng tự nguyện", comp, vol)
-
-
-def add_months(d: date, months: int) -> date:
-    """Calendar month arithmetic; a missing day becomes the last day of the month (BLDS 2015 Điều 148)."""
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
 @dataclass(frozen=True)

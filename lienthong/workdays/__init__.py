@@ -10,7 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from lienthong.workdays.calendar import OVERRIDES_ENV, VN_TZ, Override, WorkCalendar, default_calendar, load_overrides
+from lienthong.workdays.calendar import (
+    OVERRIDES_ENV, VN_TZ, Override, WorkCalendar, add_months, default_calendar, load_overrides,
+)
 
 
 def is_working_day(d: date | datetime) -> bool:
@@ -41,6 +43,7 @@ __all__ = [
     "VN_TZ",
     "Override",
     "WorkCalendar",
+    "add_months",
     "add_working_days",
     "deadline",
     "default_calendar",

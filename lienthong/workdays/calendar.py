@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+from calendar import monthrange as _monthrange
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -38,8 +39,17 @@ import holidays
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OVERRIDES_ENV = "LIENTHONG_WORKDAY_OVERRIDES"
 
+
+def add_months(d: date, months: int) -> date:
+    """Calendar month arithmetic; a day the target month lacks becomes its last day
+    (BLDS 2015 Điều 148: 31/01 + 1 month = 28/02 or 29/02; 29/02 + 12 months = 28/02)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return date(year, month, min(d.day, _monthrange(year, month)[1]))
+
 __all__ = [
     "VN_TZ",
+    "add_months",
     "OVERRIDES_ENV",
     "Override",
     "WorkCalendar",

@@ -55,11 +55,12 @@ the new judgment is known).  Adding a later conviction never moves any ``since``
 
 from __future__ import annotations
 
-import calendar as _cal
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Iterable, Sequence
+
+from lienthong.workdays.calendar import add_months
 
 __all__ = [
     "AdditionalPenalty",
@@ -410,13 +411,6 @@ class Explanation:
 # ---------------------------------------------------------------------------------------------
 # Date helpers
 # ---------------------------------------------------------------------------------------------
-def add_months(d: date, months: int) -> date:
-    """Calendar month arithmetic, clamping to the month end (29/02 + 12 months = 28/02)."""
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    return date(year, month, min(d.day, _cal.monthrange(year, month)[1]))
-
-
 def age_on(birth: date, d: date) -> int:
     return d.year - birth.year - ((d.month, d.day) < (birth.month, birth.day))
 
