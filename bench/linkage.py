@@ -59,7 +59,7 @@ def main() -> None:
                                  match_share=args.match_share)
     t2 = time.perf_counter()
     print(f"  generate noisy dataset   {t2 - t1:8.1f} s   (peak RSS so far {peak_rss_mb():,.0f} MB)")
-    truth = dict(zip(dataset.column("so_ho_so").to_pylist(), dataset.column("true_personal_id").to_pylist()))
+    truth = noise.truth(dataset)
 
     def say(stage: str) -> None:
         print(f"  ... {stage} ({time.perf_counter() - t2:.1f} s)", flush=True)

@@ -12,9 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lienthong.db import Base, BigId, JsonType, utcnow
 
 
-STEP_STATES = ("pending", "waiting_citizen", "in_progress", "done", "failed", "skipped")
-
-
 class ProcedureCase(Base):
     """One run of a linked procedure (birth, death), started by a hospital document."""
 
@@ -60,6 +57,7 @@ class ProcedureStep(Base):
     name: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(12))  # citizen, agency, auto
     after: Mapped[list] = mapped_column(JsonType, default=list)  # names of steps that must be done/skipped first
+    # pending, waiting_citizen, in_progress, done, failed, skipped
     state: Mapped[str] = mapped_column(String(16), default="pending")
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

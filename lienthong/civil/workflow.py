@@ -45,7 +45,6 @@ from lienthong.workdays import VN_TZ
 
 log = logging.getLogger(__name__)
 
-TERMINAL = ("done", "skipped", "failed")
 ACTIVE = ("waiting_citizen", "in_progress")
 
 STATE_NAMES = {

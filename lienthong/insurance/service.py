@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from lienthong.audit import service as audit
 from lienthong.db import next_counter_value
-from lienthong.errors import Conflict, DomainError, NotFound
+from lienthong.errors import Conflict, DomainError
 from lienthong.events.outbox import record_event
 from lienthong.identity.policy import Target, authorize
 from lienthong.identity.principal import Principal
@@ -248,10 +248,3 @@ def decide_funeral_allowance(session: Session, principal: Principal, *, personal
     record_event(session, "insurance.funeral_allowance.decided", {
         "personal_id": personal_id, "status": elig.status, "amount_vnd": amount, "death_date": death_date.isoformat()})
     return decision
-
-
-def get_card(session: Session, card_number: str) -> HealthInsuranceCard:
-    card = session.scalars(select(HealthInsuranceCard).where(HealthInsuranceCard.card_number == card_number)).first()
-    if card is None:
-        raise NotFound("không tìm thấy thẻ bảo hiểm y tế")
-    return card

@@ -428,14 +428,6 @@ class _SparkRun:
                 shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _db_api(backend: str):
-    if backend == "duckdb":
-        from splink import DuckDBAPI
-
-        return DuckDBAPI()
-    raise LinkageError(f"unknown backend {backend!r} (duckdb or spark)")  # spark: see _SparkRun
-
-
 # --- results --------------------------------------------------------------------------------------
 
 
@@ -512,7 +504,7 @@ def link_dataset(registry: pa.Table | str | Path, dataset: pa.Table | str | Path
 
     spark = _SparkRun(spark_session, spark_master, spark_checkpoint_dir) if backend == "spark" else None
     try:
-        return _link_prepared(reg, ds, backend, spark, accept=accept, review=review, min_margin=min_margin,
+        return _link_prepared(reg, ds, spark, accept=accept, review=review, min_margin=min_margin,
                               expected_match_share=expected_match_share, u_max_pairs=u_max_pairs,
                               em_max_pairs=em_max_pairs, seed=seed, say=say, timings=timings)
     finally:
@@ -520,7 +512,7 @@ def link_dataset(registry: pa.Table | str | Path, dataset: pa.Table | str | Path
             spark.close()
 
 
-def _link_prepared(reg: pa.Table, ds: pa.Table, backend: str, spark: _SparkRun | None, *, accept: float,
+def _link_prepared(reg: pa.Table, ds: pa.Table, spark: _SparkRun | None, *, accept: float,
                    review: float, min_margin: float, expected_match_share: float, u_max_pairs: float,
                    em_max_pairs: float | None, seed: int, say: Progress, timings: dict[str, float]) -> LinkResult:
     import logging
@@ -537,7 +529,9 @@ def _link_prepared(reg: pa.Table, ds: pa.Table, backend: str, spark: _SparkRun |
                 "Splink's Spark UDF jar is not loaded in this SparkSession: one-edit name/ID levels use "
                 "Spark's built-in levenshtein instead of damerau_levenshtein (transpositions count as 2 edits)")
     else:
-        db_api = _db_api(backend)
+        from splink import DuckDBAPI
+
+        db_api = DuckDBAPI()
         damerau = True
     sdf_reg = db_api.register(reg, dataset_display_name=REGISTRY)
     sdf_ds = db_api.register(ds, dataset_display_name=DATASET)

@@ -283,3 +283,9 @@ def make_dataset(registry: pa.Table, m: int, *, seed: int = 2, level: str | Nois
     table = pa.table({k: [v[i] for i in order] for k, v in out.items()}, schema=DATASET_SCHEMA)
     ids = pa.array([f"HS{i + 1:08d}" for i in range(m)])
     return table.set_column(0, "so_ho_so", ids)
+
+
+def truth(dataset: pa.Table) -> dict[str, str]:
+    """The ground truth of a :func:`make_dataset` table: record id (``so_ho_so``) -> true personal ID
+    (empty for people who are not in the registry), as :func:`lienthong.linkage.link.evaluate` takes it."""
+    return dict(zip(dataset.column("so_ho_so").to_pylist(), dataset.column("true_personal_id").to_pylist()))

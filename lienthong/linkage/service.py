@@ -105,12 +105,11 @@ def store_result(session: Session, job: LinkJob, result: L.LinkResult, dataset: 
     # The original rows of review items, for the clerks.
     originals: dict[str, dict] = {}
     if review_ids:
-        key_col = dataset.column(mapping["record_id"]).to_pylist()
-        columns = {name: dataset.column(name).to_pylist() for name in dataset.column_names}
-        for i, key in enumerate(key_col):
-            k = str(key).strip()
-            if k in review_ids:
-                originals[k] = {name: _json_value(values[i]) for name, values in columns.items()}
+        # only the review rows are turned into Python objects (not every column of the whole file)
+        keys = [str(key).strip() for key in dataset.column(mapping["record_id"]).to_pylist()]
+        rows = [i for i, k in enumerate(keys) if k in review_ids]
+        for i, row in zip(rows, dataset.take(rows).to_pylist()):
+            originals[keys[i]] = {name: _json_value(value) for name, value in row.items()}
     linked_rows: list[dict] = []
     pending_events = 0
     for i in range(len(rid)):

@@ -16,7 +16,7 @@ from lienthong.linkage import noise
 def labelled():
     registry = noise.make_registry(5000, seed=11)
     dataset = noise.make_dataset(registry, 5000, seed=12, level="moderate")
-    truth = dict(zip(dataset.column("so_ho_so").to_pylist(), dataset.column("true_personal_id").to_pylist()))
+    truth = noise.truth(dataset)
     return registry, dataset, truth
 
 
@@ -58,7 +58,7 @@ def test_decisions_are_one_per_record_with_margin(linked):
 def test_high_noise_still_precise():
     registry = noise.make_registry(2000, seed=21)
     dataset = noise.make_dataset(registry, 2000, seed=22, level="high")
-    truth = dict(zip(dataset.column("so_ho_so").to_pylist(), dataset.column("true_personal_id").to_pylist()))
+    truth = noise.truth(dataset)
     result = L.link_dataset(registry, dataset, mapping=noise.DATASET_MAPPING, u_max_pairs=1e6)
     m = L.evaluate(result.decisions, truth)
     print("\n2k x 2k high noise:", m.line())

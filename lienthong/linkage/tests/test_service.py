@@ -65,7 +65,7 @@ def test_run_job_writes_links_events_candidates_and_audit(seeded, db_url):
                                                                          counts["review"], counts["no_match"])
         links = s.scalars(select(LinkedRecord).where(LinkedRecord.job_id == job_id)).all()
         assert len(links) == counts["accepted"] and all(r.method == "auto" and r.reviewer is None for r in links)
-        truth = dict(zip(dataset.column("so_ho_so").to_pylist(), dataset.column("true_personal_id").to_pylist()))
+        truth = noise.truth(dataset)
         correct = sum(1 for r in links if truth[r.record_id] == r.personal_id)
         assert correct >= 0.99 * len(links)
         events = s.scalars(select(OutboxEvent).where(OutboxEvent.topic == "linkage.link.accepted")).all()

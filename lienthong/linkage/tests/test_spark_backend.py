@@ -44,7 +44,7 @@ if _MISSING:
 def labelled():
     registry = noise.make_registry(1000, seed=11)
     dataset = noise.make_dataset(registry, 1000, seed=12, level="moderate")
-    truth = dict(zip(dataset.column("so_ho_so").to_pylist(), dataset.column("true_personal_id").to_pylist()))
+    truth = noise.truth(dataset)
     return registry, dataset, truth
 
 
