@@ -100,6 +100,7 @@ def store_result(session: Session, job: LinkJob, result: L.LinkResult, dataset: 
     weight = d.column("match_weight").to_pylist()
     runner = d.column("runner_up_id").to_pylist()
     runner_p = d.column("runner_up_probability").to_pylist()
+    margin = d.column("margin").to_pylist()  # best weight - runner-up weight
     outcome = d.column("outcome").to_pylist()
     review_ids = {rid[i] for i in range(len(rid)) if outcome[i] == "review"}
     # The original rows of review items, for the clerks.
@@ -125,7 +126,8 @@ def store_result(session: Session, job: LinkJob, result: L.LinkResult, dataset: 
                                       record=originals.get(rid[i], {})))
             if runner[i]:
                 session.add(LinkCandidate(job_id=job.id, record_id=rid[i], personal_id=runner[i], rank=2,
-                                          match_probability=float(runner_p[i]), match_weight=float(weight[i]),
+                                          match_probability=float(runner_p[i]),
+                                          match_weight=float(weight[i] - margin[i]),
                                           record=originals.get(rid[i], {})))
             pending_events += 1
         if pending_events >= _BATCH:

@@ -169,3 +169,31 @@ def test_review_page_and_htmx_decision(app_client, bearer):
     assert r.status_code == 200 and "Đã liên kết bản ghi" in r.text and pid in r.text
     r = client.post(f"/can-bo/doi-chieu/{cid}", data={"decision": "accept"}, headers=h)
     assert "đã được xử lý" in r.text
+
+
+def test_review_candidates_keep_their_own_match_weight(seeded):
+    """The runner-up of a review item is stored with its own weight (best weight - margin)."""
+    import pyarrow as pa
+
+    from lienthong.linkage import link as L
+
+    registry, dataset = seeded
+    best, second = registry.column("personal_id").to_pylist()[:2]
+    record_id = dataset.column("so_ho_so").to_pylist()[0]
+    decisions = pa.Table.from_pylist([{
+        "record_id": record_id, "personal_id": best, "match_probability": 0.9, "match_weight": 7.5,
+        "runner_up_id": second, "runner_up_probability": 0.6, "margin": 1.25, "outcome": "review"}],
+        schema=L.DECISIONS_SCHEMA)
+    result = L.LinkResult(decisions, (0.99, 0.5), 2.0)
+    with unit_of_work() as s:
+        job = LinkJob(id="job-weights", dataset="lltp-cu", source="(arrow table)", registry_source="(arrow table)",
+                      backend="duckdb", mapping={}, accept_threshold=0.99, review_threshold=0.5, min_margin=2.0,
+                      status="running", created_by=OFFICER.subject, records=1)
+        s.add(job)
+        s.flush()
+        service.store_result(s, job, result, dataset, noise.DATASET_MAPPING)
+    with unit_of_work() as s:
+        cands = {c.rank: c for c in s.scalars(select(LinkCandidate).where(LinkCandidate.job_id == "job-weights"))}
+        assert cands[1].personal_id == best and cands[1].match_weight == pytest.approx(7.5)
+        assert cands[2].personal_id == second and cands[2].match_weight == pytest.approx(6.25)
+        assert cands[1].record == cands[2].record and cands[1].record["so_ho_so"] == record_id
