@@ -64,7 +64,8 @@ class Conflict(DomainError):
     code = "conflict"
 
 
-def _body(code: str, message: str, field: str | None = None) -> dict:
+def error_body(code: str, message: str, field: str | None = None) -> dict:
+    """The JSON body of every API error: ``{"error": {"code", "message"[, "field"]}}``."""
     err = {"code": code, "message": message}
     if field:
         err["field"] = field
@@ -95,7 +96,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError):
-        return JSONResponse(_body(exc.code, exc.message, exc.field), status_code=exc.status_code)
+        return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.status_code)
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError):
@@ -107,16 +108,16 @@ def install_error_handlers(app: FastAPI) -> None:
                   request.method, request.url.path, exc_info=exc)
         if message is None:
             raise exc
-        return JSONResponse(_body("invalid_value", f"Dữ liệu không hợp lệ: {message}"), status_code=422)
+        return JSONResponse(error_body("invalid_value", f"Dữ liệu không hợp lệ: {message}"), status_code=422)
 
     @app.exception_handler(InvalidPersonalId)
     async def _pid(_request: Request, exc: InvalidPersonalId):
-        return JSONResponse(_body("invalid_personal_id", str(exc), "personal_id"), status_code=422)
+        return JSONResponse(error_body("invalid_personal_id", str(exc), "personal_id"), status_code=422)
 
     @app.exception_handler(InvalidFacilityCode)
     async def _facility(_request: Request, exc: InvalidFacilityCode):
-        return JSONResponse(_body("invalid_facility_code", str(exc), "code"), status_code=422)
+        return JSONResponse(error_body("invalid_facility_code", str(exc), "code"), status_code=422)
 
     @app.exception_handler(UnknownUnit)
     async def _unit(_request: Request, exc: UnknownUnit):
-        return JSONResponse(_body("unknown_administrative_unit", str(exc)), status_code=422)
+        return JSONResponse(error_body("unknown_administrative_unit", str(exc)), status_code=422)

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lienthong.config import get_settings
+from lienthong.errors import error_body
 from lienthong.identity.policy import SESSION_COOKIE
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -52,9 +53,8 @@ class SameOriginMiddleware:
             scheme = scope.get("scheme", "http")
             allowed.add(f"{scheme}://{host}".lower())
         if claimed.lower() not in allowed:
-            response = JSONResponse(
-                {"error": {"code": "cross_site_request", "message": "yêu cầu từ trang web khác bị từ chối"}},
-                status_code=403)
+            response = JSONResponse(error_body("cross_site_request", "yêu cầu từ trang web khác bị từ chối"),
+                                    status_code=403)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
