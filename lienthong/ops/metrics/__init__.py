@@ -10,12 +10,18 @@ Every metric is *decomposable by province*: its function returns, per province c
 so national totals are sums over provinces, and the province filter is a WHERE clause. Count
 metrics additionally declare their timestamp so the dashboard can draw them over time.
 
-Adding a metric for a context is a few lines in that context's module here::
+Adding a metric for a context is a few lines in that context's module here. A count (with its
+series over time) is one call::
 
-    @register(key="civil.cases", context="civil", kind="count", unit="hồ sơ", label=..., definition=..., formula=...)
-    def _cases(db, f):
-        return count_by_province(db, f, select_from=ProcedureCase, ts=ProcedureCase.created_at,
-                                 province=ProcedureCase.province_code)
+    register_count(key="civil.cases", context="civil", unit="hồ sơ", label=..., definition=..., formula=...,
+                   base=lambda: select().select_from(ProcedureCase), ts=ProcedureCase.created_at,
+                   province=ProcedureCase.province_code)
+
+and any other metric a function returning per-province (numerator, denominator) parts::
+
+    @register(key="civil.sla_compliance", context="civil", kind="ratio", unit="%", label=..., ...)
+    def _sla(db, f):
+        return grouped(db, stmt, ProcedureCase.province_code, f, on_time, func.count())
 
 Derived metrics (estimated savings) combine other metrics' per-province parts with configured
 unit costs (:mod:`lienthong.ops.costs`).
@@ -27,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -114,6 +120,15 @@ def register(*, key: str, context: str, label: str, kind: str, unit: str, defini
     return wrap
 
 
+def register_count(*, key: str, context: str, label: str, unit: str, definition: str, formula: str,
+                   base: Callable, ts: ColumnElement, province: ColumnElement) -> None:
+    """A count metric: rows of ``base()`` whose ``ts`` falls in the period, per ``province``, and
+    the same count per day for the dashboard's series (see :func:`count_by_province`)."""
+    register(key=key, context=context, label=label, kind="count", unit=unit, definition=definition,
+             formula=formula, series=lambda db, f: count_series(db, f, base, ts, province))(
+        lambda db, f: count_by_province(db, f, base, ts, province))
+
+
 def register_derived(d: Derived) -> None:
     missing = [k for k in d.depends if k not in REGISTRY]
     if missing:
@@ -169,10 +184,6 @@ def count_series(db: Session, f: StatsFilter, base, ts: ColumnElement, province:
     day = local_day(db, ts)
     stmt = stmt.add_columns(day, count).group_by(day)
     return {_as_date(d): float(n) for d, n in db.execute(stmt) if d is not None}
-
-
-def empty_select():
-    return select()
 
 
 # --- computing ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from sqlalchemy import case, func, select
 
 from lienthong.civil.models import ProcedureCase, ProcedureStep
 from lienthong.ops.metrics import (
-    StatsFilter, context, count_by_province, count_series, grouped, in_period, register, seconds_between,
+    StatsFilter, context, grouped, in_period, register, register_count, seconds_between,
 )
 
 context("civil", "Hộ tịch: thủ tục liên thông khai sinh, khai tử")
@@ -16,14 +16,12 @@ def _base():
     return select().select_from(ProcedureCase)
 
 
-@register(key="civil.cases", context="civil", kind="count", unit="hồ sơ",
-          label="Hồ sơ thủ tục liên thông (khai sinh, khai tử)",
-          definition="Hồ sơ thủ tục liên thông được khởi tạo trong kỳ từ giấy chứng sinh / giấy báo tử điện tử. "
-                     "Tỉnh: tỉnh nơi giải quyết.",
-          formula="đếm hồ sơ có thời điểm khởi tạo thuộc kỳ",
-          series=lambda db, f: count_series(db, f, _base, ProcedureCase.created_at, ProcedureCase.province_code))
-def _cases(db, f: StatsFilter):
-    return count_by_province(db, f, _base, ProcedureCase.created_at, ProcedureCase.province_code)
+register_count(key="civil.cases", context="civil", unit="hồ sơ",
+               label="Hồ sơ thủ tục liên thông (khai sinh, khai tử)",
+               definition="Hồ sơ thủ tục liên thông được khởi tạo trong kỳ từ giấy chứng sinh / giấy báo tử điện "
+                          "tử. Tỉnh: tỉnh nơi giải quyết.",
+               formula="đếm hồ sơ có thời điểm khởi tạo thuộc kỳ",
+               base=_base, ts=ProcedureCase.created_at, province=ProcedureCase.province_code)
 
 
 def _closed(f: StatsFilter):

@@ -6,7 +6,7 @@ from sqlalchemy import case, distinct, func, select
 
 from lienthong.facilities.models import Facility
 from lienthong.health.models import Appointment, IngestBatch, Referral, Visit
-from lienthong.ops.metrics import StatsFilter, context, count_by_province, count_series, grouped, in_period, register
+from lienthong.ops.metrics import StatsFilter, context, grouped, in_period, register, register_count
 from lienthong.population.models import Citizen, Residence
 
 context("health", "Y tế: sổ sức khỏe điện tử và liên thông khám chữa bệnh")
@@ -33,17 +33,13 @@ def _books_base():
     return select().select_from(_FV).outerjoin(_HOME, _HOME.c.pid == _FV.c.pid)
 
 
-def _books_series(db, f: StatsFilter):
-    return count_series(db, f, _books_base, _FV.c.first, _HOME.c.province_code)
-
-
-@register(key="health.books_created", context="health", kind="count", unit="sổ",
-          label="Sổ sức khỏe điện tử được tạo",
-          definition="Số công dân có lượt khám chữa bệnh đầu tiên được gửi lên nền tảng trong kỳ (sổ sức khỏe "
-                     "điện tử của công dân được lập từ lượt khám đầu tiên). Tỉnh: nơi thường trú hiện tại.",
-          formula="đếm công dân có min(thời điểm nhận lượt khám) thuộc kỳ", series=_books_series)
-def _books_created(db, f: StatsFilter):
-    return count_by_province(db, f, _books_base, _FV.c.first, _HOME.c.province_code)
+register_count(key="health.books_created", context="health", unit="sổ",
+               label="Sổ sức khỏe điện tử được tạo",
+               definition="Số công dân có lượt khám chữa bệnh đầu tiên được gửi lên nền tảng trong kỳ (sổ sức "
+                          "khỏe điện tử của công dân được lập từ lượt khám đầu tiên). Tỉnh: nơi thường trú hiện "
+                          "tại.",
+               formula="đếm công dân có min(thời điểm nhận lượt khám) thuộc kỳ",
+               base=_books_base, ts=_FV.c.first, province=_HOME.c.province_code)
 
 
 @register(key="health.citizens_with_book", context="health", kind="ratio", unit="%",
@@ -79,14 +75,12 @@ def _referrals_base():
     return select().select_from(Referral).outerjoin(Facility, Facility.code == Referral.from_facility)
 
 
-@register(key="health.referrals", context="health", kind="count", unit="giấy",
-          label="Giấy chuyển tuyến điện tử",
-          definition="Giấy chuyển tuyến (XML13 / FHIR ServiceRequest) có ngày cấp trong kỳ. Tỉnh: tỉnh của cơ sở "
-                     "chuyển đi.",
-          formula="đếm giấy chuyển tuyến có ngày cấp thuộc kỳ",
-          series=lambda db, f: count_series(db, f, _referrals_base, Referral.issued_at, Facility.province_code))
-def _referrals(db, f: StatsFilter):
-    return count_by_province(db, f, _referrals_base, Referral.issued_at, Facility.province_code)
+register_count(key="health.referrals", context="health", unit="giấy",
+               label="Giấy chuyển tuyến điện tử",
+               definition="Giấy chuyển tuyến (XML13 / FHIR ServiceRequest) có ngày cấp trong kỳ. Tỉnh: tỉnh của "
+                          "cơ sở chuyển đi.",
+               formula="đếm giấy chuyển tuyến có ngày cấp thuộc kỳ",
+               base=_referrals_base, ts=Referral.issued_at, province=Facility.province_code)
 
 
 @register(key="health.referral_acceptance", context="health", kind="ratio", unit="%",
@@ -105,11 +99,9 @@ def _appointments_base():
     return select().select_from(Appointment).outerjoin(Facility, Facility.code == Appointment.facility_code)
 
 
-@register(key="health.appointments", context="health", kind="count", unit="giấy",
-          label="Giấy hẹn khám lại",
-          definition="Giấy hẹn khám lại (XML14 / FHIR Appointment) có ngày hẹn trong kỳ. Tỉnh: tỉnh của cơ sở hẹn.",
-          formula="đếm giấy hẹn có ngày hẹn thuộc kỳ",
-          series=lambda db, f: count_series(db, f, _appointments_base, Appointment.appointment_at,
-                                            Facility.province_code))
-def _appointments(db, f: StatsFilter):
-    return count_by_province(db, f, _appointments_base, Appointment.appointment_at, Facility.province_code)
+register_count(key="health.appointments", context="health", unit="giấy",
+               label="Giấy hẹn khám lại",
+               definition="Giấy hẹn khám lại (XML14 / FHIR Appointment) có ngày hẹn trong kỳ. Tỉnh: tỉnh của cơ sở "
+                          "hẹn.",
+               formula="đếm giấy hẹn có ngày hẹn thuộc kỳ",
+               base=_appointments_base, ts=Appointment.appointment_at, province=Facility.province_code)

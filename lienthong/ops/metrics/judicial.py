@@ -7,7 +7,7 @@ from sqlalchemy import case, func, select
 
 from lienthong.judicial.models import Application
 from lienthong.ops.metrics import (
-    StatsFilter, context, count_by_province, count_series, grouped, in_period, register, seconds_between,
+    StatsFilter, context, grouped, in_period, register, register_count, seconds_between,
 )
 
 context("judicial", "Tư pháp: cấp Phiếu lý lịch tư pháp")
@@ -20,13 +20,11 @@ def _base():
     return select().select_from(Application)
 
 
-@register(key="judicial.applications", context="judicial", kind="count", unit="hồ sơ",
-          label="Hồ sơ yêu cầu cấp Phiếu lý lịch tư pháp",
-          definition="Hồ sơ nộp trực tuyến trong kỳ. Tỉnh: tỉnh có thẩm quyền giải quyết.",
-          formula="đếm hồ sơ có thời điểm nộp thuộc kỳ",
-          series=lambda db, f: count_series(db, f, _base, Application.submitted_at, Application.province_code))
-def _applications(db, f: StatsFilter):
-    return count_by_province(db, f, _base, Application.submitted_at, Application.province_code)
+register_count(key="judicial.applications", context="judicial", unit="hồ sơ",
+               label="Hồ sơ yêu cầu cấp Phiếu lý lịch tư pháp",
+               definition="Hồ sơ nộp trực tuyến trong kỳ. Tỉnh: tỉnh có thẩm quyền giải quyết.",
+               formula="đếm hồ sơ có thời điểm nộp thuộc kỳ",
+               base=_base, ts=Application.submitted_at, province=Application.province_code)
 
 
 @register(key="judicial.online_share", context="judicial", kind="ratio", unit="%",
