@@ -48,7 +48,7 @@ def _check_person(data: schemas.ConvictionIn) -> None:
         info = parse_personal_id(data.personal_id)
     except InvalidPersonalId as exc:
         raise DomainError(str(exc), field="personal_id") from None
-    if info.century_start + info.birth_year_2 != data.birth_date.year:
+    if info.birth_year_candidates() != data.birth_date.year:
         raise DomainError("năm sinh không khớp với số định danh cá nhân", field="birth_date")
 
 

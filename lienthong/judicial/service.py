@@ -489,9 +489,7 @@ def get_record(session: Session, principal: Principal, personal_id: str, purpose
         raise DomainError("cần ghi rõ mục đích tra cứu", field="purpose")
     # Refuse a malformed ID before it reaches the audit log (its column holds 12 characters).
     parse_personal_id(personal_id, frozenset(get_settings().abroad_id_prefixes))
-    residence = population.current_residence(session, personal_id)
-    authorize(principal, "judicial.record.read",
-              Target(personal_id=personal_id, province_code=residence.province_code if residence else None))
+    authorize(principal, "judicial.record.read", population.citizen_target(session, personal_id))
     convictions, bans = _read_record(session, principal, personal_id, purpose.strip())
     on = on or local_date(utcnow())
     results = {}

@@ -42,7 +42,8 @@ def current_residence(session: Session, personal_id: str) -> Residence | None:
     ).first()
 
 
-def _target(session: Session, personal_id: str) -> Target:
+def citizen_target(session: Session, personal_id: str) -> Target:
+    """The policy target of a citizen's data: the person and the province of their permanent residence."""
     res = current_residence(session, personal_id)
     return Target(personal_id=personal_id, province_code=res.province_code if res else None)
 
@@ -189,7 +190,7 @@ def to_out(session: Session, citizen: Citizen) -> schemas.CitizenOut:
 def get_citizen(session: Session, principal: Principal, personal_id: str, purpose: str) -> schemas.CitizenOut:
     """Read one citizen's record (audited)."""
     citizen = _load(session, personal_id)
-    authorize(principal, "population.read", _target(session, personal_id))
+    authorize(principal, "population.read", citizen_target(session, personal_id))
     audit.record(session, principal, "read", RESOURCE, resource_id=personal_id, subject_id=personal_id, purpose=purpose)
     return to_out(session, citizen)
 
@@ -231,7 +232,7 @@ def search(session: Session, principal: Principal, *, name: str | None = None, b
 def record_death(session: Session, principal: Principal, personal_id: str, death_date: date,
                  purpose: str = "đăng ký khai tử") -> Citizen:
     citizen = _load(session, personal_id)
-    authorize(principal, "population.write", _target(session, personal_id))
+    authorize(principal, "population.write", citizen_target(session, personal_id))
     if citizen.status == "dead":
         raise Conflict("công dân đã được ghi nhận là đã chết")
     if death_date < citizen.birth_date or death_date > date.today():
