@@ -164,14 +164,15 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
 @app.command("check-id")
 def check_id(personal_id: str) -> None:
     """Validate a personal ID number and show what it encodes."""
-    from lienthong.population.ids import InvalidPersonalId, parse_personal_id
+    from lienthong.population.ids import InvalidPersonalId
+    from lienthong.population.service import parse_id
 
     try:
-        info = parse_personal_id(personal_id)
+        info = parse_id(personal_id)
     except InvalidPersonalId as exc:
         console.print(f"[red]Không hợp lệ:[/] {exc}")
         raise typer.Exit(2)
-    console.print(f"Nơi đăng ký khai sinh: {info.place_code} {info.place_name or ''}; "
+    console.print(f"Nơi đăng ký khai sinh: {info.place_code} {info.place_name or '(mã nước ngoài)'}; "
                   f"giới tính: {'nam' if info.sex == 'M' else 'nữ'}; năm sinh: {info.birth_year_candidates()}")
 
 

@@ -42,6 +42,14 @@ def test_seed_then_audit_verify_detects_tampering(tmp_path, monkeypatch):
     assert r.exit_code == 0 and "Hà Nội" in r.output
     r = runner.invoke(app, ["check-id", "12345"])
     assert r.exit_code == 2
+    r = runner.invoke(app, ["check-id", "999085012345"])
+    assert r.exit_code == 2 and "999" in r.output
+    monkeypatch.setenv("LIENTHONG_ABROAD_ID_PREFIXES", '["999"]')
+    reset_settings_cache()
+    r = runner.invoke(app, ["check-id", "999085012345"])
+    assert r.exit_code == 0 and "mã nước ngoài" in r.output, r.output
+    monkeypatch.delenv("LIENTHONG_ABROAD_ID_PREFIXES")
+    reset_settings_cache()
 
     r = runner.invoke(app, ["staff", "list", "--database-url", url])
     assert r.exit_code == 0 and "admin" in r.output and "officer" in r.output

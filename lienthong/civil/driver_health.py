@@ -28,7 +28,7 @@ from lienthong.events.outbox import record_event
 from lienthong.health.models import Certificate
 from lienthong.identity.policy import Target, authorize, requires
 from lienthong.identity.principal import Principal
-from lienthong.population.ids import parse_personal_id
+from lienthong.population.service import parse_id
 from lienthong.workdays import VN_TZ
 
 router = APIRouter(tags=["driver-health"])
@@ -49,7 +49,7 @@ class DriverCertificateIn(BaseModel):
     @field_validator("personal_id")
     @classmethod
     def _pid(cls, v: str) -> str:
-        return parse_personal_id(v).number
+        return parse_id(v).number
 
     @field_validator("licence_classes")
     @classmethod
@@ -125,7 +125,7 @@ def submit(session: Session, principal: Principal, body: DriverCertificateIn) ->
 def check(session: Session, principal: Principal, personal_id: str, on: date, licence_class: str | None,
           purpose: str) -> ValidityOut:
     authorize(principal, "driver_health.read", Target(personal_id=personal_id))
-    parse_personal_id(personal_id)
+    parse_id(personal_id)
     rows = session.scalars(select(Certificate).where(Certificate.personal_id == personal_id,
                                                      Certificate.kind == "driver_health")
                            .order_by(Certificate.issued_at.desc(), Certificate.id.desc()))

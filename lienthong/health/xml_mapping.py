@@ -258,11 +258,24 @@ def shutdown_workers() -> None:
             _pool = None
 
 
-def process_dossier(dossier, expected: str) -> tuple[str | None, ingest.PreparedVisit | None, list[dict]]:
-    """Validate, map and prepare one dossier -> (ma_lk, prepared visit or None if rejected, errors)."""
+def validation_options():
+    """The XML 130 validation options from the settings (the abroad personal-ID prefixes), built
+    in the ingesting process and handed to the workers with each group of dossiers."""
+    from lienthong.gateway.xml130.validate import ValidationOptions
+    from lienthong.population.service import abroad_prefixes
+
+    return ValidationOptions(abroad_prefixes=abroad_prefixes())
+
+
+def process_dossier(dossier, expected: str, options=None) -> tuple[str | None, ingest.PreparedVisit | None, list[dict]]:
+    """Validate, map and prepare one dossier -> (ma_lk, prepared visit or None if rejected, errors).
+
+    ``options``: :class:`~lienthong.gateway.xml130.validate.ValidationOptions` (default:
+    :func:`validation_options`); the authenticated facility is always ``expected``."""
     from lienthong.gateway.xml130.validate import validate_dossier
 
-    result = validate_dossier(dossier, authenticated_facility=expected)
+    result = validate_dossier(dossier, authenticated_facility=expected,
+                              options=options if options is not None else validation_options())
     ma_lk = dossier.ma_lk
     errors = [error_dict(ma_lk, e) for e in result.errors if e.is_error]
     prepared = None
@@ -337,7 +350,7 @@ def start_workers(workers: int | None = None) -> int:
     return workers
 
 
-def _process_group(dossiers: list, expected: str) -> list:
+def _process_group(dossiers: list, expected: str, options=None) -> list:
     # The cyclic GC has next to nothing to free here (parse/validate/map build no reference cycles),
     # but its collections, triggered by the many short-lived objects, cost ~20% of the work: pause
     # it for the group (bounded: WORK_GROUP dossiers) and let it run again afterwards.
@@ -348,7 +361,7 @@ def _process_group(dossiers: list, expected: str) -> list:
         for d in dossiers:
             if isinstance(d, _Deferred):
                 d = _materialize(d)
-            out.append(process_dossier(d, expected))
+            out.append(process_dossier(d, expected, options))
         return out
     finally:
         if enabled:
@@ -389,11 +402,12 @@ def _processed(reader, expected_of: Callable[[], str], workers: int, chunk_size:
     """
     it = iter(reader)
     expected = None
+    options = validation_options()
     if workers < 1:
         for dossier in it:
             if expected is None:
                 expected = expected_of()
-            yield process_dossier(dossier, expected)
+            yield process_dossier(dossier, expected, options)
         return
     pool = _get_pool(workers)
     pending: deque = deque()
@@ -405,12 +419,12 @@ def _processed(reader, expected_of: Callable[[], str], workers: int, chunk_size:
                 expected = expected_of()
             group.append(dossier)
             if len(group) >= WORK_GROUP:
-                pending.append(pool.submit(_process_group, group, expected))
+                pending.append(pool.submit(_process_group, group, expected, options))
                 group = []
                 while len(pending) > 2 * workers + chunk_size // WORK_GROUP:
                     yield from pending.popleft().result()
         if group:
-            pending.append(pool.submit(_process_group, group, expected))
+            pending.append(pool.submit(_process_group, group, expected, options))
         while pending:
             yield from pending.popleft().result()
     except BrokenProcessPool:

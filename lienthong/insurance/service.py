@@ -25,7 +25,7 @@ from lienthong.identity.policy import Target, authorize
 from lienthong.identity.principal import Principal
 from lienthong.insurance import rules
 from lienthong.insurance.models import ContributionPeriod, FuneralAllowance, HealthInsuranceCard, NumberCounter
-from lienthong.population.ids import parse_personal_id
+from lienthong.population.service import parse_id
 
 SCHEME_NAMES = {
     "bhxh_compulsory": "BHXH bắt buộc",
@@ -51,7 +51,7 @@ class PeriodIn(BaseModel):
     @field_validator("personal_id")
     @classmethod
     def _pid(cls, v: str) -> str:
-        return parse_personal_id(v).number
+        return parse_id(v).number
 
     @model_validator(mode="after")
     def _range(self):

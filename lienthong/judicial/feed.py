@@ -27,7 +27,8 @@ from lienthong.identity.policy import authorize
 from lienthong.identity.principal import Principal
 from lienthong.judicial import models as m
 from lienthong.judicial import schemas
-from lienthong.population.ids import InvalidPersonalId, parse_personal_id
+from lienthong.population.ids import InvalidPersonalId
+from lienthong.population.service import parse_id
 
 TOPIC = "judicial.record.changed"
 PURPOSE = "tiếp nhận thông tin lý lịch tư pháp"
@@ -45,7 +46,7 @@ def _check_person(data: schemas.ConvictionIn) -> None:
     if data.id_type != "personal_id":
         return
     try:
-        info = parse_personal_id(data.personal_id)
+        info = parse_id(data.personal_id)
     except InvalidPersonalId as exc:
         raise DomainError(str(exc), field="personal_id") from None
     if info.birth_year_candidates() != data.birth_date.year:

@@ -38,7 +38,6 @@ from lienthong.db import aware, unit_of_work, utcnow
 from lienthong.errors import Conflict, DomainError, NotFound
 from lienthong.events.bus import bus
 from lienthong.events.outbox import record_event
-from lienthong.population.ids import parse_personal_id
 from lienthong.geo import units
 from lienthong.identity.policy import Target, authorize, forbidden
 from lienthong.identity.principal import SYSTEM, Principal
@@ -488,7 +487,7 @@ def get_record(session: Session, principal: Principal, personal_id: str, purpose
     if len((purpose or "").strip()) < 3:
         raise DomainError("cần ghi rõ mục đích tra cứu", field="purpose")
     # Refuse a malformed ID before it reaches the audit log (its column holds 12 characters).
-    parse_personal_id(personal_id, frozenset(get_settings().abroad_id_prefixes))
+    population.parse_id(personal_id)
     authorize(principal, "judicial.record.read", population.citizen_target(session, personal_id))
     convictions, bans = _read_record(session, principal, personal_id, purpose.strip())
     on = on or local_date(utcnow())

@@ -20,14 +20,22 @@ from lienthong.geo import units
 from lienthong.identity.policy import Target, authorize
 from lienthong.identity.principal import Principal
 from lienthong.population import schemas
-from lienthong.population.ids import InvalidPersonalId, parse_personal_id, validate_personal_id
+from lienthong.population.ids import PersonalIdInfo, parse_personal_id, validate_personal_id
 from lienthong.population.models import Citizen, FamilyLink, LegacyId, Residence
 
 RESOURCE = "population.citizen"
 
 
-def _abroad() -> frozenset[str]:
+def abroad_prefixes() -> frozenset[str]:
+    """The configured country codes accepted in the place part of personal IDs (births abroad)."""
     return frozenset(get_settings().abroad_id_prefixes)
+
+
+def parse_id(text: str) -> PersonalIdInfo:
+    """Parse a personal ID with the configured abroad prefixes: what every context should accept.
+
+    Raises :class:`InvalidPersonalId` (a 400 with a clear message) when it is not a valid ID."""
+    return parse_personal_id(text, abroad_prefixes())
 
 
 def full_name(family: str, middle: str, given: str) -> str:
@@ -49,10 +57,7 @@ def citizen_target(session: Session, personal_id: str) -> Target:
 
 
 def _load(session: Session, personal_id: str) -> Citizen:
-    try:
-        parse_personal_id(personal_id, _abroad())
-    except InvalidPersonalId:
-        raise
+    parse_id(personal_id)
     citizen = session.get(Citizen, personal_id, options=[selectinload(Citizen.residences), selectinload(Citizen.legacy_ids)])
     if citizen is None:
         raise NotFound(f"không tìm thấy công dân có số định danh {personal_id}", field="personal_id")
@@ -78,7 +83,7 @@ def identity_claims(session: Session, personal_id: str) -> dict | None:
 
 def register_citizen(session: Session, principal: Principal, data: schemas.CitizenIn,
                      purpose: str = "đăng ký công dân") -> Citizen:
-    info = validate_personal_id(data.personal_id, data.birth_date, data.sex, _abroad())
+    info = validate_personal_id(data.personal_id, data.birth_date, data.sex, abroad_prefixes())
     if data.birth_date > date.today():
         raise DomainError("ngày sinh ở tương lai", field="birth_date")
     _check_residence(data.residence)
@@ -128,7 +133,7 @@ def register_citizen(session: Session, principal: Principal, data: schemas.Citiz
 
 
 def _link(session: Session, citizen: Citizen, relation: str, relative_id: str) -> None:
-    parse_personal_id(relative_id, _abroad())
+    parse_id(relative_id)
     relative = session.get(Citizen, relative_id)
     if relative is None:
         raise DomainError(f"không tìm thấy người thân có số định danh {relative_id}", field=f"{relation}_id")
@@ -175,7 +180,7 @@ def to_out(session: Session, citizen: Citizen) -> schemas.CitizenOut:
         except units.UnknownUnit:
             pass
         residences.append(out)
-    info = parse_personal_id(citizen.personal_id, _abroad())
+    info = parse_id(citizen.personal_id)
     return schemas.CitizenOut(
         personal_id=citizen.personal_id, full_name=citizen.full_name, family_name=citizen.family_name,
         middle_name=citizen.middle_name, given_name=citizen.given_name, birth_date=citizen.birth_date,

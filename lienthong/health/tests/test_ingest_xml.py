@@ -344,3 +344,22 @@ def test_a_dead_worker_fails_the_batch_and_the_next_ingest_gets_a_fresh_pool(pg_
         assert s.scalars(select(IngestBatch.status)).all() == ["failed"]
     batch = ingest_xml130(str(path), CLINIC, database_url=pg_url, workers=1)
     assert (batch.status, batch.accepted) == ("done", 3)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_personal_ids_of_births_abroad_follow_the_configured_prefixes(db_url, monkeypatch, workers):
+    # 999 is no province: the ID is refused until 999 is configured as an abroad code (as the FHIR
+    # path, the registry and the judicial look-up do); workers get the options from the ingesting process.
+    from lienthong.config import reset_settings_cache
+
+    env = envelope(FAC, [good("LKA", pid="999090000123", **totals(1))])
+    batch = run(db_url, env, workers=workers)
+    assert (batch.accepted, batch.rejected) == (0, 1)
+    assert any(e["field"] == "SO_CCCD" and e["code"] == "invalid_personal_id" and "999" in e["message"]
+               for e in batch.errors)
+    monkeypatch.setenv("LIENTHONG_ABROAD_ID_PREFIXES", '["999"]')
+    reset_settings_cache()
+    batch = run(db_url, env, workers=workers)
+    assert (batch.accepted, batch.rejected) == (1, 0), batch.errors
+    with session_factory(db_url)() as s:
+        assert s.scalars(select(Visit.personal_id).where(Visit.ma_lk == "LKA")).one() == "999090000123"

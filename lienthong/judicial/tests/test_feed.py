@@ -179,3 +179,17 @@ def test_concurrent_identical_submissions_record_once(pg_url):
     assert sorted(r[2] for r in results) == [200] * 5 + [201]
     with session_factory()() as s:
         assert s.scalar(select(func.count()).select_from(m.Conviction)) == 1
+
+
+def test_feed_accepts_ids_of_births_abroad_only_with_the_configured_prefix(client, bearer, monkeypatch):
+    from lienthong.config import reset_settings_cache
+
+    body = conviction_body("999090012345")
+    r = client.post("/api/v1/judicial/feed/convictions", json=body, headers=bearer(COURT))
+    assert r.status_code == 422 and "999" in r.text
+    monkeypatch.setenv("LIENTHONG_ABROAD_ID_PREFIXES", '["999"]')
+    reset_settings_cache()
+    r = client.post("/api/v1/judicial/feed/convictions", json=body, headers=bearer(COURT))
+    assert r.status_code == 201, r.text
+    r = client.post("/api/v1/judicial/feed/convictions", json=conviction_body("999091012345"), headers=bearer(COURT))
+    assert r.status_code == 422 and "năm sinh không khớp" in r.text
