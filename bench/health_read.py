@@ -74,7 +74,7 @@ class Copier:
         "health_visits": ("id", "facility_code", "ma_lk", "personal_id", "version", "content_hash", "source",
                           "patient_name", "birth_date", "sex", "insurance_card", "visit_type", "admitted_at",
                           "discharged_at", "main_icd", "diagnosis_text", "outcome", "blood_group", "weight_kg",
-                          "height_cm", "record", "received_at"),
+                          "height_cm", "received_at"),
         "health_visit_versions": ("id", "visit_id", "version", "content_hash", "record", "received_at"),
         "health_diagnoses": ("visit_id", "personal_id", "icd10", "name", "is_primary", "diagnosed_at"),
         "health_lab_results": ("visit_id", "personal_id", "service_code", "indicator_code", "name", "value", "unit",
@@ -139,7 +139,7 @@ def load(url: str, citizens: int, seed: int) -> dict:
                 ts = at.isoformat()
                 copier.add("health_visits", visit_id, fac, f"LK{visit_id}", pid, 1, "0" * 64, "xml130",
                            "Nguyễn Văn An", "1985-03-04", "M", "DN4799413000573", "01", ts,
-                           (at + timedelta(hours=2)).isoformat(), icd, "Khám bệnh", "2", None, None, None, "{}", ts)
+                           (at + timedelta(hours=2)).isoformat(), icd, "Khám bệnh", "2", None, None, None, ts)
                 copier.add("health_visit_versions", visit_id, visit_id, 1, "0" * 64, "{}", ts)
                 copier.add("health_diagnoses", visit_id, pid, icd, None, "t", ts)
                 if rnd.random() < 0.5:
@@ -320,8 +320,8 @@ def bench_sse(base: str, url: str, citizens: int, clients: int, rate: float, sec
                 with conn.cursor() as cur:
                     vid = cur.execute(
                         "INSERT INTO health_visits (facility_code, ma_lk, personal_id, version, content_hash, source, "
-                        "patient_name, admitted_at, record, received_at) VALUES ('01001', %s, %s, 1, %s, 'xml130', "
-                        "'Nguyễn Văn An', %s, '{}', now()) RETURNING id", (ma_lk, pid, "1" * 64, now)).fetchone()[0]
+                        "patient_name, admitted_at, received_at) VALUES ('01001', %s, %s, 1, %s, 'xml130', "
+                        "'Nguyễn Văn An', %s, now()) RETURNING id", (ma_lk, pid, "1" * 64, now)).fetchone()[0]
                     cur.execute("INSERT INTO health_visit_versions (visit_id, version, content_hash, record, received_at) "
                                 "VALUES (%s, 1, %s, '{}', now())", (vid, "1" * 64))
                 conn.commit()

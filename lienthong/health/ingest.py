@@ -226,7 +226,8 @@ def _rounds(prepared: list[PreparedVisit]) -> list[list[PreparedVisit]]:
 
 VISIT_COLS = ("facility_code", "ma_lk", "personal_id", "content_hash", "source", "patient_name", "birth_date",
               "sex", "insurance_card", "visit_type", "admitted_at", "discharged_at", "main_icd", "diagnosis_text",
-              "outcome", "discharge_type", "blood_group", "weight_kg", "height_cm", "record")
+              "outcome", "discharge_type", "blood_group", "weight_kg", "height_cm")
+STAGE_COLS = VISIT_COLS + ("record",)  # the record goes to health_visit_versions only
 
 DIAG_COLS = ("visit_id", "personal_id", "icd10", "name", "is_primary", "diagnosed_at")
 LAB_COLS = ("visit_id", "personal_id", "service_code", "indicator_code", "name", "value", "unit", "conclusion",
@@ -409,10 +410,11 @@ WITH up AS (
         {", ".join(f"{c} = EXCLUDED.{c}" for c in _SET_COLS)},
         version = v.version + 1, batch_id = EXCLUDED.batch_id, received_at = EXCLUDED.received_at
     WHERE v.content_hash <> EXCLUDED.content_hash
-    RETURNING v.id, v.ma_lk, v.version, v.content_hash, v.record
+    RETURNING v.id, v.ma_lk, v.version, v.content_hash
 ), ver AS (
     INSERT INTO health_visit_versions (visit_id, version, content_hash, batch_id, record, received_at)
-    SELECT id, version, content_hash, %(batch)s, record, %(now)s FROM up
+    SELECT up.id, up.version, up.content_hash, %(batch)s, s.record, %(now)s
+    FROM up JOIN lt_stage_visits s ON s.ma_lk = up.ma_lk  -- one row per MA_LK in a round
 )
 SELECT id, ma_lk, version FROM up
 """
@@ -492,7 +494,7 @@ def _store_pg(session: Session, batch: IngestBatch, part: list[PreparedVisit]) -
         _use_lz4(cur, str(session.get_bind().url))
         cur.execute(_STAGE_DDL)
         cur.execute("TRUNCATE lt_stage_visits, lt_stage_profiles")
-        _copy(cur, "lt_stage_visits", VISIT_COLS, (_visit_row(p, _ident) + (p.body,) for p in todo))
+        _copy(cur, "lt_stage_visits", STAGE_COLS, (_visit_row(p, _ident) + (p.body,) for p in todo))
         cur.execute(_UPSERT_SQL, {"batch": batch.id, "now": now})
         returned = cur.fetchall()
         by_malk = {p.rec.ma_lk: p for p in todo}
@@ -582,7 +584,7 @@ def _store_generic(session: Session, batch: IngestBatch, part: list[PreparedVisi
             existing[malk] = (vid, version, digest)
 
     def row(p: PreparedVisit) -> dict:
-        values = dict(zip(VISIT_COLS, _visit_row(p, _to_utc) + (json.loads(p.body),)))
+        values = dict(zip(VISIT_COLS, _visit_row(p, _to_utc)))
         values.update(batch_id=batch.id, received_at=now)
         return values
 

@@ -1,8 +1,9 @@
 """Health context tables.
 
 A visit (đợt khám chữa bệnh) is identified by facility + MA_LK. Resubmissions create a new
-version (``health_visit_versions`` keeps every one) and replace the visit's child rows, so a
-visit is never duplicated. Child rows carry ``personal_id`` so the health book reads them by
+version (``health_visit_versions`` keeps every one, with its full normalized record: the record is
+stored there only, ``Visit.record`` reads the current version's) and replace the visit's child rows,
+so a visit is never duplicated. Child rows carry ``personal_id`` so the health book reads them by
 citizen without joins through visits.
 """
 
@@ -11,9 +12,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
+    Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from lienthong.db import Base, BigId, JsonType, utcnow
 
@@ -69,8 +70,9 @@ class Visit(Base):
     blood_group: Mapped[str | None] = mapped_column(String(4), nullable=True)
     weight_kg: Mapped[float | None] = mapped_column(Numeric(6, 2), nullable=True)
     height_cm: Mapped[float | None] = mapped_column(Numeric(6, 1), nullable=True)
-    record: Mapped[dict] = mapped_column(JsonType)  # normalized full record, all tables
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # ``record`` (the normalized full record, all tables, of the current version) is defined below
+    # VisitVersion, where it is stored.
 
     __table_args__ = (
         UniqueConstraint("facility_code", "ma_lk", name="uq_health_visits_facility_malk"),
@@ -90,6 +92,17 @@ class VisitVersion(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (UniqueConstraint("visit_id", "version", name="uq_health_visit_versions_visit_version"),)
+
+
+# The current version's full record, read-only and loaded on first access (migration 0002 dropped
+# the copy that health_visits kept: each body was stored twice, in the two largest health tables).
+Visit.record = column_property(
+    select(VisitVersion.record)
+    .where(VisitVersion.visit_id == Visit.id, VisitVersion.version == Visit.version)
+    .correlate_except(VisitVersion)
+    .scalar_subquery(),
+    deferred=True,
+)
 
 
 class Diagnosis(Base):

@@ -83,7 +83,7 @@ def add_visit(pid: str | None, facility_code: str, ma_lk: str, admitted_at: date
                   content_hash=hashlib.sha256(ma_lk.encode()).hexdigest(), source="xml130", patient_name="Nguyễn Văn An",
                   birth_date=date(1985, 3, 4), sex="M", insurance_card=card, visit_type="01", admitted_at=admitted_at,
                   discharged_at=admitted_at + timedelta(hours=2), main_icd=main_icd, diagnosis_text="Khám bệnh",
-                  outcome="2", blood_group=blood_group, weight_kg=weight, height_cm=height, record={"XML1": {}})
+                  outcome="2", blood_group=blood_group, weight_kg=weight, height_cm=height)
         s.add(v)
         s.flush()
         s.add(VisitVersion(visit_id=v.id, version=1, content_hash=v.content_hash, record={"XML1": {}}))

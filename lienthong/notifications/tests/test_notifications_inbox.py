@@ -53,7 +53,7 @@ def _add_visit(pid: str | None, code: str, ma_lk: str, admitted_at: datetime, *,
     with unit_of_work() as s:
         v = Visit(facility_code=code, ma_lk=ma_lk, personal_id=pid, version=1,
                   content_hash=hashlib.sha256(ma_lk.encode()).hexdigest(), source="xml130",
-                  patient_name="Nguyễn Văn An", admitted_at=admitted_at, record={"XML1": {}})
+                  patient_name="Nguyễn Văn An", admitted_at=admitted_at)
         s.add(v)
         s.flush()
         for number, to in referrals:

@@ -49,7 +49,7 @@ def seed(s) -> None:
 
     def visit(n_pid, fac, received, ma):
         v = Visit(facility_code=fac, ma_lk=ma, personal_id=pid(n_pid) if n_pid else None, content_hash="x" * 64,
-                  source="xml130", patient_name="Nguyễn Văn A", admitted_at=received, record={},
+                  source="xml130", patient_name="Nguyễn Văn A", admitted_at=received,
                   received_at=received)
         s.add(v)
         s.flush()
