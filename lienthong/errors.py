@@ -64,6 +64,11 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"
+
+
 def error_body(code: str, message: str, field: str | None = None) -> dict:
     """The JSON body of every API error: ``{"error": {"code", "message"[, "field"]}}``."""
     err = {"code": code, "message": message}

@@ -16,6 +16,7 @@ from lienthong.config import get_settings
 from lienthong.deps import get_db
 from lienthong.errors import DomainError
 from lienthong.gateway.fhir import ips, mapping
+from lienthong.gateway.upload import capped_stream
 from lienthong.identity.policy import Target, authorize, forbidden, requires
 from lienthong.identity.principal import Principal
 
@@ -23,23 +24,6 @@ router = APIRouter(tags=["fhir"])
 
 FHIR_JSON = "application/fhir+json"
 _ACCEPTED_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
-
-
-async def _read_body(request: Request, max_bytes: int) -> bytes:
-    """The request body, refusing more than ``max_bytes`` before it is all read."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise mapping.BundleError(f"Bundle vượt quá kích thước tối đa {max_bytes} byte",
-                                  code="payload_too_large", status_code=413)
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > max_bytes:
-            raise mapping.BundleError(f"Bundle vượt quá kích thước tối đa {max_bytes} byte",
-                                      code="payload_too_large", status_code=413)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def process_submission(db: Session, principal: Principal, body: bytes,
@@ -82,7 +66,7 @@ async def submit_bundle(request: Request, principal: Principal = Depends(require
                                        "message": f"Content-Type phải là {FHIR_JSON} hoặc application/json"}},
                             status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE)
     settings = mapping.get_fhir_settings()
-    body = await _read_body(request, settings.max_bytes)
+    body = b"".join([chunk async for chunk in capped_stream(request, settings.max_bytes, "Bundle")])
     return await run_in_threadpool(process_submission, db, principal, body, settings)
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from lienthong.config import get_settings
 from lienthong.db import utcnow
 from lienthong.deps import get_db
+from lienthong.gateway.upload import capped_stream
 from lienthong.health.book import aware
 from lienthong.health.ingest import receipt
 from lienthong.health.models import IngestBatch
@@ -55,10 +56,8 @@ def _error(status_code: int, code: str, message: str, **extra) -> JSONResponse:
 
 
 async def _spool(request: Request, limit: int) -> str | JSONResponse:
-    """Stream the body into a temporary file; its path, or an error response."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        return _error(413, "payload_too_large", f"Tệp vượt quá kích thước tối đa {limit:,} byte")
+    """Stream the body into a temporary file; its path, or an error response (413: PayloadTooLarge)."""
+    chunks = capped_stream(request, limit, "Tệp")
     # Under the state directory rather than /tmp, which may be a RAM-backed tmpfs.
     upload_dir = Path(get_settings().state_dir) / "uploads"
     upload_dir.mkdir(parents=True, exist_ok=True)
@@ -66,11 +65,8 @@ async def _spool(request: Request, limit: int) -> str | JSONResponse:
     size = 0
     try:
         with os.fdopen(fd, "wb") as out:
-            async for chunk in request.stream():
+            async for chunk in chunks:
                 size += len(chunk)
-                if size > limit:
-                    os.unlink(path)
-                    return _error(413, "payload_too_large", f"Tệp vượt quá kích thước tối đa {limit:,} byte")
                 out.write(chunk)
     except BaseException:
         if os.path.exists(path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -153,6 +154,12 @@ def test_size_cap_content_type_and_empty_body(api, bearer, monkeypatch):
     monkeypatch.setenv("LIENTHONG_GATEWAY_MAX_BYTES", "1000")
     r = post(api, bearer, body, facility())
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    # chunked (no Content-Length): counted while it arrives; the partial upload is removed
+    r = post(api, bearer, (body[i:i + 300] for i in range(0, len(body), 300)), facility())
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    assert "1,000 byte" in r.json()["error"]["message"]
+    from lienthong.config import get_settings
+    assert list((Path(get_settings().state_dir) / "uploads").iterdir()) == []
     monkeypatch.delenv("LIENTHONG_GATEWAY_MAX_BYTES")
     assert post(api, bearer, body, facility(), headers={"Content-Type": "application/json"}).status_code == 415
     assert post(api, bearer, b"", facility()).status_code == 400

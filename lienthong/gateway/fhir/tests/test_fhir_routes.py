@@ -160,6 +160,10 @@ def test_unusable_submissions(api, bearer, monkeypatch):
     monkeypatch.setattr(m, "get_fhir_settings", lambda: m.FhirSettings(max_bytes=2000))
     r = post(api, bearer, b.one_visit_bundle())
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    data = json.dumps(b.one_visit_bundle(), ensure_ascii=False).encode()
+    r = api.post(URL, content=(data[i:i + 500] for i in range(0, len(data), 500)),  # chunked: no Content-Length
+                 headers={**FHIR_JSON, **bearer(CLINIC)})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
     assert count(Visit) == 0 and count(IngestBatch) == 0
 
 
