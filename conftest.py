@@ -12,12 +12,10 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-import uuid
 from urllib.parse import urlparse
 
 import psycopg
 import pytest
-from sqlalchemy import text  # noqa: F401
 
 from lienthong.testing import clean as _clean, configure  # noqa: F401
 

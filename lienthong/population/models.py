@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, CheckConstraint
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, CheckConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lienthong.db import Base, utcnow

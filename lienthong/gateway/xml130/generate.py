@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import BinaryIO, Callable, Iterable, Sequence
+from typing import BinaryIO, Callable, Sequence
 
 from lienthong.facilities.rules import validate_facility_code
 from lienthong.gateway.xml130.spec import QD4750, SpecVersion

@@ -13,7 +13,7 @@ Rules come from health-standards.md §3; rules that rest on inference or vendor 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, BinaryIO, Iterator

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from lienthong.gateway.xml130.generate import sample_visit, table_xml
 from lienthong.gateway.xml130.parser import EnvelopeReader
-from lienthong.gateway.xml130.spec import QD4750, CardNumberFormat, FieldSpec
+from lienthong.gateway.xml130.spec import QD4750, CardNumberFormat
 from lienthong.gateway.xml130.validate import (
     PartialDateTime, ValidationOptions, check_value, validate_dossier,
 )
