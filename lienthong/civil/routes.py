@@ -147,4 +147,4 @@ def overdue_page(request: Request, province_code: str = Query(""), procedure: st
     province_names = {int(p.code): p.name for p in units.provinces()}
     return _render(request, "civil_overdue.html", rows=rows, error=error, province_code=province_code,
                    procedure=procedure, provinces=[(int(p.code), p.name) for p in units.provinces()], province_names=province_names,
-                   procedures=service.PROCEDURE_NAMES)
+                   procedures=service.procedure_names())

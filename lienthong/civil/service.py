@@ -20,7 +20,13 @@ from lienthong.workdays import VN_TZ
 from lienthong.params import Version
 
 RESOURCE = "civil.case"
-PROCEDURE_NAMES = {"birth": "Liên thông khai sinh", "death": "Liên thông khai tử"}
+
+
+def procedure_names() -> dict[str, str]:
+    """Registered procedures (name -> Vietnamese title), from their definitions."""
+    return {name: proc.title for name, proc in workflow.PROCEDURES.items()}
+
+
 STATUS_NAMES = {"open": "Đang giải quyết", "done": "Hoàn thành", "attention": "Có bước lỗi"}
 
 
@@ -125,7 +131,7 @@ def to_out(case: ProcedureCase, now: datetime | None = None, *, officer: bool = 
     case_due = aware(case.due_at)
     return CaseOut(
         id=case.id, short_id=workflow.short_id(case), procedure=case.procedure,
-        procedure_name=PROCEDURE_NAMES[case.procedure], status=case.status, status_name=STATUS_NAMES[case.status],
+        procedure_name=workflow.PROCEDURES[case.procedure].title, status=case.status, status_name=STATUS_NAMES[case.status],
         version=case.version, subject_personal_id=case.subject_personal_id,
         applicant_personal_id=case.applicant_personal_id, province_code=case.province_code, ward_code=case.ward_code,
         event_date=case.event_date, received_at=aware(case.received_at), due_at=case_due, due_basis=case.due_basis,
@@ -286,7 +292,7 @@ def overdue(session: Session, principal: Principal, *, province_code: int | None
             procedure: str | None = None, now: datetime | None = None, limit: int = 500) -> list[OverdueRow]:
     """Open steps past their legal deadline, and failed steps, oldest deadline first."""
     province_code = _dashboard_province(principal, province_code)
-    if procedure is not None and procedure not in PROCEDURE_NAMES:
+    if procedure is not None and procedure not in workflow.PROCEDURES:
         raise DomainError("thủ tục không hợp lệ", field="procedure")
     now = now or utcnow()
     stmt = (select(ProcedureStep, ProcedureCase).join(ProcedureCase, ProcedureCase.id == ProcedureStep.case_id)
@@ -300,7 +306,7 @@ def overdue(session: Session, principal: Principal, *, province_code: int | None
     for st, case in rows:
         proc = workflow.procedure(case)
         out.append(OverdueRow(case_id=case.id, short_id=workflow.short_id(case), procedure=case.procedure,
-                              procedure_name=PROCEDURE_NAMES[case.procedure], province_code=case.province_code,
+                              procedure_name=workflow.PROCEDURES[case.procedure].title, province_code=case.province_code,
                               step=st.name, step_title=proc.step(st.name).title, state=st.state,
                               state_name=workflow.STATE_NAMES[st.state], due_at=aware(st.due_at),
                               last_error=st.last_error, attempts=st.attempts))
