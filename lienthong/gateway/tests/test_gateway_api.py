@@ -32,11 +32,7 @@ ADMIN = Principal(kind="admin", subject="001080000001", personal_id="00108000000
 
 @pytest.fixture
 def api(client):
-    """The test client, with the gateway router mounted if the app does not include it yet."""
-    if not any(getattr(r, "path", "") == URL for r in client.app.routes):
-        from lienthong.gateway.routes import router
-
-        client.app.include_router(router)
+    """The application's test client (the shared ``client`` fixture)."""
     return client
 
 

@@ -35,24 +35,10 @@ def facility(code: str = HOSPITAL, scopes=("health.read", "health.submit")) -> P
                      scopes=frozenset(scopes))
 
 
-def app_with_health():
-    """The application, with the health router included if app.py does not include it yet."""
-    from lienthong.app import create_app
-    from lienthong.health.routes import router
-
-    app = create_app()
-    if "/api/v1/me/health" not in app.openapi()["paths"]:
-        app.include_router(router)
-    app.openapi_schema = None
-    return app
-
-
 @pytest.fixture
-def hclient(db_url):
-    from fastapi.testclient import TestClient
-
-    with TestClient(app_with_health(), base_url="http://testserver") as c:
-        yield c
+def hclient(client):
+    """The application's test client (the shared ``client`` fixture), under the health tests' name."""
+    return client
 
 
 def seed_facilities() -> None:

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,45 +17,12 @@ from test_book_fixtures import HOSPITAL, OTHER_PID, PID, add_visit, citizen, see
 from lienthong.db import get_engine, session_factory
 from lienthong.health import live
 from lienthong.health.models import Visit, VisitVersion
-
-SERVER = """
-import uvicorn, sys
-sys.path.insert(0, {testdir!r})
-from test_book_fixtures import app_with_health
-uvicorn.run(app_with_health(), host="127.0.0.1", port={port}, log_level="warning", timeout_graceful_shutdown=1)
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from lienthong.testing_browser import free_port, live_uvicorn
 
 @pytest.fixture
-def server(db_url):
-    port = _free_port()
-    code = SERVER.format(testdir=os.path.dirname(__file__), port=port)
-    proc = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ), cwd=os.getcwd())
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.1)
+def server(db_url, tmp_path):
+    with live_uvicorn("lienthong.app:create_app", free_port(), tmp_path / "uvicorn.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 class Reader(threading.Thread):

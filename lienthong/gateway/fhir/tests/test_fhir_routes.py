@@ -32,11 +32,7 @@ CITIZEN = Principal(kind="citizen", subject=b.PERSONAL_ID, name="Nguyễn Văn A
 
 @pytest.fixture
 def api(client):
-    """The app client, with the FHIR router mounted if app.py does not include it yet."""
-    from lienthong.gateway.fhir_routes import router
-
-    if not any(getattr(r, "path", None) == URL for r in client.app.routes):
-        client.app.include_router(router)
+    """The application's test client (the shared ``client`` fixture)."""
     return client
 
 
