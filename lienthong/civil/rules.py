@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 
+from lienthong.retry import backoff_delay
 from lienthong.workdays import VN_TZ, WorkCalendar, add_months
 
 
@@ -110,9 +111,7 @@ DEFAULT_MAX_ATTEMPTS = 8
 
 def retry_delay_s(attempts: int) -> float:
     """Delay after ``attempts`` failed attempts: 1 min, 2, 4, ... capped at 6 hours."""
-    if attempts <= 0:
-        return 0.0
-    return min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (attempts - 1))
+    return backoff_delay(attempts, RETRY_BASE_S, RETRY_MAX_S)
 
 
 # --- driver health certificate ----------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from lienthong.config import get_settings
 from lienthong.db import session_factory, utcnow
 from lienthong.events.bus import MessageBus, bus as default_bus, envelope
 from lienthong.events.models import OutboxDelivery, OutboxEvent
+from lienthong.retry import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,7 @@ DEFAULT_SUBJECT_PREFIX = "lienthong"
 
 def backoff_s(attempts: int) -> float:
     """Delay before retry number ``attempts + 1``: 1 s, 2 s, 4 s, ... capped at 10 minutes."""
-    if attempts <= 0:
-        return 0.0
-    return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempts - 1))
+    return backoff_delay(attempts, BACKOFF_BASE_S, BACKOFF_MAX_S)
 
 
 def encode(event: OutboxEvent) -> bytes:
