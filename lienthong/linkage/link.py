@@ -365,8 +365,37 @@ def spark_session(master: str | None = None, *, driver_memory: str = "2g", shuff
     return session
 
 
+class _DuckRun:
+    """The DuckDB side of one :func:`link_dataset` call (in process). Same interface as _SparkRun."""
+
+    u_chunks = 10  # Splink samples the u pairs in chunks to bound DuckDB's memory
+    has_udfs = True  # damerau_levenshtein is built in
+
+    def db_api(self):
+        from splink import DuckDBAPI
+
+        self.api = DuckDBAPI()
+        return self.api
+
+    def register_arrow(self, name: str, table: pa.Table) -> None:
+        self.api.duckdb_con.register(name, table)
+
+    def arrow(self, sql: str) -> pa.Table:
+        return self.api.duckdb_con.sql(sql).to_arrow_table()
+
+    def scalar(self, sql: str):
+        return self.api.duckdb_con.execute(sql).fetchall()[0][0]
+
+    def close(self) -> None:
+        pass
+
+
 class _SparkRun:
     """The Spark side of one :func:`link_dataset` call: session, checkpoint dir and clean-up."""
+
+    # On Spark every u-sampling chunk is a separate job (~3 s of planning and code generation each)
+    # and Spark spills by itself: one chunk.
+    u_chunks = 1
 
     def __init__(self, session, master: str | None, checkpoint_dir: str | None):
         import os
@@ -403,11 +432,26 @@ class _SparkRun:
             self.break_lineage = "parquet"
 
     def db_api(self):
+        import logging
+
         from splink import SparkAPI
 
         api = SparkAPI(spark_session=self.spark, break_lineage_method=self.break_lineage)
         self.has_udfs = bool(self.spark.catalog.functionExists("damerau_levenshtein"))
+        if not self.has_udfs:
+            logging.getLogger(__name__).warning(
+                "Splink's Spark UDF jar is not loaded in this SparkSession: one-edit name/ID levels use "
+                "Spark's built-in levenshtein instead of damerau_levenshtein (transpositions count as 2 edits)")
         return api
+
+    def register_arrow(self, name: str, table: pa.Table) -> None:
+        self.spark.createDataFrame(table).createOrReplaceTempView(name)
+
+    def arrow(self, sql: str) -> pa.Table:  # computed on the cluster; only the result comes back
+        return self.spark.sql(sql).toArrow()
+
+    def scalar(self, sql: str):
+        return self.spark.sql(sql).collect()[0][0]
 
     def close(self) -> None:
         import shutil
@@ -502,17 +546,16 @@ def link_dataset(registry: pa.Table | str | Path, dataset: pa.Table | str | Path
     if reg.num_rows == 0 or ds.num_rows == 0:
         raise LinkageError("both the registry and the dataset must contain records")
 
-    spark = _SparkRun(spark_session, spark_master, spark_checkpoint_dir) if backend == "spark" else None
+    run = _SparkRun(spark_session, spark_master, spark_checkpoint_dir) if backend == "spark" else _DuckRun()
     try:
-        return _link_prepared(reg, ds, spark, accept=accept, review=review, min_margin=min_margin,
+        return _link_prepared(reg, ds, run, accept=accept, review=review, min_margin=min_margin,
                               expected_match_share=expected_match_share, u_max_pairs=u_max_pairs,
                               em_max_pairs=em_max_pairs, seed=seed, say=say, timings=timings)
     finally:
-        if spark is not None:
-            spark.close()
+        run.close()
 
 
-def _link_prepared(reg: pa.Table, ds: pa.Table, spark: _SparkRun | None, *, accept: float,
+def _link_prepared(reg: pa.Table, ds: pa.Table, run: _DuckRun | _SparkRun, *, accept: float,
                    review: float, min_margin: float, expected_match_share: float, u_max_pairs: float,
                    em_max_pairs: float | None, seed: int, say: Progress, timings: dict[str, float]) -> LinkResult:
     import logging
@@ -521,27 +564,13 @@ def _link_prepared(reg: pa.Table, ds: pa.Table, spark: _SparkRun | None, *, acce
 
     say("Huấn luyện mô hình (u, EM)")
     t = time.perf_counter()
-    if spark is not None:
-        db_api = spark.db_api()
-        damerau = spark.has_udfs
-        if not damerau:
-            logging.getLogger(__name__).warning(
-                "Splink's Spark UDF jar is not loaded in this SparkSession: one-edit name/ID levels use "
-                "Spark's built-in levenshtein instead of damerau_levenshtein (transpositions count as 2 edits)")
-    else:
-        from splink import DuckDBAPI
-
-        db_api = DuckDBAPI()
-        damerau = True
+    db_api = run.db_api()
     sdf_reg = db_api.register(reg, dataset_display_name=REGISTRY)
     sdf_ds = db_api.register(ds, dataset_display_name=DATASET)
     prior = min(0.5, max(1e-9, expected_match_share / reg.num_rows))
-    linker = Linker([sdf_reg, sdf_ds], _settings(prior, damerau), log_level=None)
+    linker = Linker([sdf_reg, sdf_ds], _settings(prior, run.has_udfs), log_level=None)
     logging.getLogger("splink").setLevel(logging.ERROR)
-    # Splink samples the u pairs in 10 chunks to bound DuckDB's memory; on Spark every chunk is a
-    # separate job (~3 s of planning and code generation each) and Spark spills by itself: one chunk.
-    linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed,
-                                                     num_chunks=1 if spark is not None else 10)
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed, num_chunks=run.u_chunks)
     for rule in (block_on("dob", "given_sk"), block_on("dob", "family_sk"),
                  block_on("birth_year", "family_sk", "given_sk")):
         linker.training.estimate_parameters_using_expectation_maximisation(
@@ -557,11 +586,7 @@ def _link_prepared(reg: pa.Table, ds: pa.Table, spark: _SparkRun | None, *, acce
     say("Chọn ứng viên tốt nhất")
     t = time.perf_counter()
     source = pred.physical_name
-    if spark is None:
-        con = db_api.duckdb_con
-        con.register("__ds_ids", ds.select(["unique_id"]))
-    else:
-        spark.spark.createDataFrame(ds.select(["unique_id"])).createOrReplaceTempView("__ds_ids")
+    run.register_arrow("__ds_ids", ds.select(["unique_id"]))
     sql = f"""
         WITH p AS (
             SELECT CASE WHEN source_dataset_l = '{DATASET}' THEN unique_id_l ELSE unique_id_r END AS record_id,
@@ -589,12 +614,8 @@ def _link_prepared(reg: pa.Table, ds: pa.Table, spark: _SparkRun | None, *, acce
         FROM __ds_ids d LEFT JOIN best ON best.record_id = d.unique_id
         ORDER BY d.unique_id
     """
-    if spark is None:
-        decisions = con.sql(sql).to_arrow_table()
-        pairs = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
-    else:  # resolved on the cluster: only one row per dataset record comes back to the driver
-        decisions = spark.spark.sql(sql).toArrow().cast(DECISIONS_SCHEMA)
-        pairs = spark.spark.sql(f"SELECT count(*) FROM {source}").collect()[0][0]
+    decisions = run.arrow(sql).cast(DECISIONS_SCHEMA)  # one row per dataset record
+    pairs = run.scalar(f"SELECT count(*) FROM {source}")
     timings["resolve"] = time.perf_counter() - t
     model = linker.misc.save_model_to_json() if hasattr(linker.misc, "save_model_to_json") else {}
     return LinkResult(decisions, (accept, review), min_margin, timings, int(pairs), model)
