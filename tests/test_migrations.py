@@ -55,14 +55,18 @@ def _migration_db(tmp_path, pg_database, kind):
     return f"{base}/{name}", (base, name)
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_0002_keeps_every_current_record_in_the_versions(tmp_path, pg_database, kind):
+@pytest.mark.parametrize("kind", ["sqlite", "sqlite<3.35", "postgresql"])
+def test_0002_keeps_every_current_record_in_the_versions(tmp_path, pg_database, kind, monkeypatch):
     from sqlalchemy import select, text
 
     from lienthong.db import session_factory
     from lienthong.health.models import Visit
 
-    url, scratch = _migration_db(tmp_path, pg_database, kind)
+    if kind == "sqlite<3.35":  # no DROP COLUMN: the migration copies the table instead
+        import sqlite3
+
+        monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
+    url, scratch = _migration_db(tmp_path, pg_database, kind.split("<")[0])
     try:
         migrate.upgrade(url, "0001")
         with get_engine(url).begin() as conn:
@@ -77,7 +81,13 @@ def test_0002_keeps_every_current_record_in_the_versions(tmp_path, pg_database, 
                 conn.execute(text(
                     "INSERT INTO health_visit_versions (visit_id, version, content_hash, record, received_at) "
                     "VALUES (1, :v, 'h', :rec, '2026-03-01 09:00:00+07')"), {"v": version, "rec": f'{{"v": {version}}}'})
+            conn.execute(text("INSERT INTO health_diagnoses (visit_id, icd10, is_primary, diagnosed_at) "
+                              "VALUES (1, 'J02.9', true, '2026-03-01 08:00:00+07')"))
         migrate.upgrade(url)
+        with get_engine(url).connect() as conn:  # child rows survive (no cascade from a table copy)
+            assert conn.execute(text("SELECT visit_id, icd10 FROM health_diagnoses")).all() == [(1, "J02.9")]
+            if kind.startswith("sqlite"):
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         with session_factory(url)() as s:
             records = {v.ma_lk: v.record for v in s.scalars(select(Visit).order_by(Visit.id))}
         assert records == {"LK1": {"v": 2}, "LK2": {"ma_lk": "LK2", "v": 1}}

@@ -16,8 +16,17 @@ def run_migrations_online() -> None:
     if connectable is None:
         connectable = get_engine(url)
         with connectable.connect() as connection:
-            _run(connection)
-            connection.commit()
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # Batch operations re-create a table on SQLite (copy, drop, rename); with foreign keys
+                # enforced, dropping a parent table would first delete its children's rows (cascade).
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            try:
+                _run(connection)
+                connection.commit()
+            finally:
+                if sqlite:
+                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
     else:
         _run(connectable)
 

@@ -8,6 +8,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-24
 """
+import sqlite3
 from typing import Sequence, Union
 
 import sqlalchemy as sa
@@ -29,9 +30,13 @@ def upgrade() -> None:
         FROM health_visits v
         WHERE NOT EXISTS (SELECT 1 FROM health_visit_versions x WHERE x.visit_id = v.id AND x.version = v.version)
     """)
-    # A plain ALTER on both databases (SQLite >= 3.35): a batch copy of health_visits on SQLite
-    # would drop and re-create the table that the child tables cascade from.
-    op.execute("ALTER TABLE health_visits DROP COLUMN record")
+    if op.get_bind().dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 35, 0):
+        # No DROP COLUMN before SQLite 3.35 (e.g. Ubuntu 20.04): copy the table (env.py turns
+        # foreign keys off for migrations, so the children's rows stay).
+        with op.batch_alter_table("health_visits", recreate="always") as batch:
+            batch.drop_column("record")
+    else:
+        op.execute("ALTER TABLE health_visits DROP COLUMN record")
 
 
 def downgrade() -> None:
