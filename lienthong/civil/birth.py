@@ -30,6 +30,7 @@ from lienthong.population import schemas as pop_schemas
 from lienthong.population import service as population_service
 from lienthong.population.ids import make_personal_id
 from lienthong.population.models import Citizen
+from lienthong.web.dates import vndate, vntimedate
 from lienthong.workdays import VN_TZ
 
 SEX_CODES = {1: "M", 2: "F", "1": "M", "2": "F"}
@@ -57,13 +58,6 @@ def split_name(full: str) -> tuple[str, str, str]:
     if len(parts) == 1:
         return parts[0], "", ""
     return parts[0], " ".join(parts[1:-1]), parts[-1]
-
-
-def vn_date(value: str | date | None) -> str:
-    if not value:
-        return ""
-    d = date.fromisoformat(value) if isinstance(value, str) else value
-    return d.strftime("%d/%m/%Y")
 
 
 def address_text(res: dict | None) -> str:
@@ -235,8 +229,8 @@ def issue_card(session: Session, case: ProcedureCase, st: ProcedureStep, now: da
 
 
 def _wait(case: ProcedureCase, st: ProcedureStep) -> str:
-    born = vn_date((case.data.get("child") or {}).get("birth_date"))
-    due = workflow.vn_datetime(st.due_at)
+    born = vndate((case.data.get("child") or {}).get("birth_date"))
+    due = vntimedate(st.due_at)
     return (f"Cơ sở y tế {case.data.get('facility_code', '')} đã gửi giấy chứng sinh của con bạn (sinh ngày {born}). "
             f"Vui lòng kiểm tra tờ khai đăng ký khai sinh đã được điền sẵn, bổ sung họ tên của trẻ và xác nhận "
             f"trên ứng dụng (hạn đăng ký khai sinh: {due}). Mã hồ sơ: {workflow.short_id(case)}.")
@@ -244,7 +238,7 @@ def _wait(case: ProcedureCase, st: ProcedureStep) -> str:
 
 def _confirmed(case: ProcedureCase, st: ProcedureStep) -> str:
     return (f"Đã nhận xác nhận tờ khai đăng ký khai sinh cho cháu {_name(case)}. Hồ sơ đã chuyển "
-            f"{ward_name(case.ward_code)}; hạn giải quyết toàn bộ hồ sơ: {workflow.vn_datetime(case.due_at)}.")
+            f"{ward_name(case.ward_code)}; hạn giải quyết toàn bộ hồ sơ: {vntimedate(case.due_at)}.")
 
 
 def _registered(case: ProcedureCase, st: ProcedureStep) -> str:
@@ -264,7 +258,7 @@ def _card_done(case: ProcedureCase, st: ProcedureStep) -> str:
     r = st.result
     end = r.get("extended_to") or r.get("valid_to")
     return (f"Cháu {_name(case)} đã được cấp thẻ bảo hiểm y tế số {r.get('card_number')}, "
-            f"giá trị sử dụng từ {vn_date(r.get('valid_from'))} đến {vn_date(end)}.")
+            f"giá trị sử dụng từ {vndate(r.get('valid_from'))} đến {vndate(end)}.")
 
 
 def _case_done(case: ProcedureCase, st: ProcedureStep) -> str:

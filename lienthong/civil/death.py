@@ -21,12 +21,13 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from lienthong.civil import agents, workflow
-from lienthong.civil.birth import parse_birth_datetime, read_person, vn_date
+from lienthong.civil.birth import parse_birth_datetime, read_person
 from lienthong.civil.models import ProcedureCase, ProcedureStep
 from lienthong.errors import Conflict, DomainError
 from lienthong.events.outbox import record_event
 from lienthong.population import service as population_service
 from lienthong.population.models import Citizen
+from lienthong.web.dates import vndate, vntimedate
 from lienthong.web.money import vnd
 
 
@@ -132,14 +133,14 @@ def close_health_book(session: Session, case: ProcedureCase, st: ProcedureStep, 
 
 def _wait(case: ProcedureCase, st: ProcedureStep) -> str:
     return (f"Xin chia buồn cùng gia đình. Cơ sở y tế {case.data.get('facility_code', '')} đã gửi giấy báo tử của "
-            f"{_name(case)} (mất ngày {vn_date(case.event_date)}). Thân nhân vui lòng kiểm tra tờ khai đăng ký khai tử "
-            f"đã được điền sẵn và xác nhận trên ứng dụng (hạn đăng ký khai tử: {workflow.vn_datetime(st.due_at)}). "
+            f"{_name(case)} (mất ngày {vndate(case.event_date)}). Thân nhân vui lòng kiểm tra tờ khai đăng ký khai tử "
+            f"đã được điền sẵn và xác nhận trên ứng dụng (hạn đăng ký khai tử: {vntimedate(st.due_at)}). "
             f"Mã hồ sơ: {workflow.short_id(case)}.")
 
 
 def _confirmed(case: ProcedureCase, st: ProcedureStep) -> str:
     return (f"Đã nhận xác nhận tờ khai đăng ký khai tử của {_name(case)}. Hồ sơ đã chuyển UBND cấp xã; "
-            f"hạn đăng ký khai tử: {workflow.vn_datetime(case.steps[1].due_at) or 'theo quy định'}.")
+            f"hạn đăng ký khai tử: {vntimedate(case.steps[1].due_at) or 'theo quy định'}.")
 
 
 def _registered(case: ProcedureCase, st: ProcedureStep) -> str:

@@ -30,17 +30,6 @@ router = APIRouter(tags=["civil"])
 
 templates = make_templates(Path(__file__).parent / "templates")
 templates.env.filters.update(address=address_text, ward_name=ward_name)
-
-
-def _vniso(value) -> str:
-    from lienthong.civil.birth import vn_date
-
-    return vn_date(value)
-
-
-templates.env.filters.update(vniso=_vniso)
-
-
 _render = page_renderer(templates)
 
 

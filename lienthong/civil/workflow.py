@@ -30,7 +30,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -118,14 +118,6 @@ def procedure(case: ProcedureCase) -> ProcedureDef:
 
 
 # --- formatting -------------------------------------------------------------------------------------------------
-
-
-def vn_datetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
 
 
 def short_id(case: ProcedureCase) -> str:

@@ -4,7 +4,6 @@ all; every route declares its policy action."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -27,28 +26,13 @@ router = APIRouter(tags=["health-book"])
 templates = make_templates(Path(__file__).parent / "templates")
 
 
-def _vnday(value: datetime | None) -> str:
-    return book_service.to_vn(value).strftime("%d/%m/%Y") if value else ""
-
-
-def _vntime(value: datetime | None) -> str:
-    return book_service.to_vn(value).strftime("%H:%M") if value else ""
-
-
-def _vniso(value: str | None) -> str:
-    try:
-        return date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y") if value else ""
-    except ValueError:
-        return str(value)
-
-
 def _vnnum(value: float | None) -> str:
     if value is None:
         return ""
     return (f"{value:.3f}".rstrip("0").rstrip(".")).replace(".", ",")
 
 
-templates.env.filters.update(vnday=_vnday, vntime=_vntime, vniso=_vniso, vnnum=_vnnum)
+templates.env.filters.update(vnnum=_vnnum)
 
 
 def _own_id(principal: Principal) -> str:

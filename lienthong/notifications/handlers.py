@@ -20,7 +20,8 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from lienthong.events.bus import bus
-from lienthong.notifications.service import Message, deliver, parse_time, vn_date, vn_datetime
+from lienthong.notifications.service import Message, deliver, parse_time
+from lienthong.web.dates import vndate, vntime, vntimedate
 
 HEALTH_BOOK = "/so-suc-khoe"
 AUDIT_PAGE = "/nhat-ky"
@@ -62,8 +63,8 @@ def on_civil_notification(session: Session, event: dict) -> None:
 def on_appointment_reminder(session: Session, event: dict) -> None:
     p = event["payload"]
     at = parse_time(p.get("appointment_at"))
-    day = p.get("appointment_date") or vn_date(at)
-    time = p.get("appointment_time") or (vn_datetime(at)[:5] if at else "")
+    day = p.get("appointment_date") or vndate(at)
+    time = p.get("appointment_time") or vntime(at)
     where = _facility(session, p.get("facility_code"), p.get("facility_name"))
     number = f" (giấy hẹn số {p['number']})" if p.get("number") else ""
     deliver(session, event, p.get("personal_id"), Message(
@@ -76,7 +77,7 @@ def on_appointment_reminder(session: Session, event: dict) -> None:
 def on_emergency_access(session: Session, event: dict) -> None:
     p = event["payload"]
     where = _facility(session, p.get("facility_code"))
-    when = vn_datetime(p.get("at") or event.get("occurred_at"))
+    when = vntimedate(p.get("at") or event.get("occurred_at"))
     reason = (p.get("reason") or "").strip()
     deliver(session, event, p.get("personal_id"), Message(
         title="Truy cập khẩn cấp sổ sức khỏe",
@@ -96,7 +97,7 @@ def on_visit_accepted(session: Session, event: dict) -> None:
         return
     where = _facility(session, p.get("facility_code"))
     visit = session.get(Visit, p["visit_id"]) if p.get("visit_id") is not None else None
-    day = f" ngày {vn_date(visit.admitted_at)}" if visit is not None and visit.admitted_at else ""
+    day = f" ngày {vndate(visit.admitted_at)}" if visit is not None and visit.admitted_at else ""
     if (p.get("version") or 1) > 1:
         message = Message(
             title=f"Cập nhật lượt khám tại {where}",
@@ -115,7 +116,7 @@ def on_referral_decided(session: Session, event: dict) -> None:
     p = event["payload"]
     to = _facility(session, p.get("to_facility"))
     sender = _facility(session, p.get("from_facility"))
-    day = vn_date(p.get("decided_at") or event.get("occurred_at"))
+    day = vndate(p.get("decided_at") or event.get("occurred_at"))
     number = p.get("number") or ""
     if event["topic"].endswith(".accepted"):
         message = Message(
@@ -145,7 +146,7 @@ def on_health_certificate(session: Session, event: dict) -> None:
     number = f" số {p['number']}" if p.get("number") else ""
     deliver(session, event, p.get("personal_id"), Message(
         title=f"Đã cấp {_lower_first(name)}",
-        body=f"{where} đã cấp {_lower_first(name)}{number} ngày {vn_date(p.get('issued_at'))}; "
+        body=f"{where} đã cấp {_lower_first(name)}{number} ngày {vndate(p.get('issued_at'))}; "
              "giấy đã có trong sổ sức khỏe điện tử của bạn.",
         link=HEALTH_BOOK))
 
@@ -175,21 +176,21 @@ def on_judicial_application(session: Session, event: dict) -> None:
         message = Message(
             title=f"Đã tiếp nhận yêu cầu cấp {what}",
             body=f"Yêu cầu cấp {what} của bạn (mục đích: {app.purpose}) đã được tiếp nhận ngày "
-                 f"{vn_date(app.submitted_at)}. Hạn trả kết quả: {vn_date(app.due_at)}.",
+                 f"{vndate(app.submitted_at)}. Hạn trả kết quả: {vndate(app.due_at)}.",
             link=_app_link(app.id))
     elif status == "review":
         due = p.get("due_at") or app.due_at
         message = Message(
             title=f"Yêu cầu cấp {what} đang được xem xét",
-            body=f"Yêu cầu cấp {what} nộp ngày {vn_date(app.submitted_at)} cần cán bộ xem xét, xác minh thêm. "
-                 f"Hạn giải quyết: {vn_date(due)}.",
+            body=f"Yêu cầu cấp {what} nộp ngày {vndate(app.submitted_at)} cần cán bộ xem xét, xác minh thêm. "
+                 f"Hạn giải quyết: {vndate(due)}.",
             link=_app_link(app.id))
     elif status == "rejected":
         reason = (app.decision_reason or "").strip()
         message = Message(
             title=f"Yêu cầu cấp {what} bị từ chối",
-            body=f"Yêu cầu cấp {what} nộp ngày {vn_date(app.submitted_at)} đã bị từ chối"
-                 + (f" ngày {vn_date(app.decided_at)}" if app.decided_at else "")
+            body=f"Yêu cầu cấp {what} nộp ngày {vndate(app.submitted_at)} đã bị từ chối"
+                 + (f" ngày {vndate(app.decided_at)}" if app.decided_at else "")
                  + (f". Lý do: {reason}." if reason else "."),
             link=_app_link(app.id))
     else:  # pragma: no cover - only the three topics are subscribed
@@ -212,14 +213,14 @@ def on_judicial_certificate(session: Session, event: dict) -> None:
         message = Message(
             title=f"Đã cấp Phiếu lý lịch tư pháp số {cert.kind}",
             body=f"Phiếu lý lịch tư pháp số {cert.kind}, số {number}, đã được {cert.agency_name} cấp ngày "
-                 f"{vn_date(cert.issued_at)}. Bạn có thể tải bản điện tử trên trang hồ sơ.{postal}",
+                 f"{vndate(cert.issued_at)}. Bạn có thể tải bản điện tử trên trang hồ sơ.{postal}",
             link=_app_link(cert.application_id))
     else:
         reason = (cert.revoke_reason or "").strip()
         message = Message(
             title=f"Phiếu lý lịch tư pháp số {number} đã bị thu hồi",
-            body=f"Phiếu lý lịch tư pháp số {number} cấp ngày {vn_date(cert.issued_at)} đã bị thu hồi"
-                 + (f" ngày {vn_date(cert.revoked_at)}" if cert.revoked_at else "")
+            body=f"Phiếu lý lịch tư pháp số {number} cấp ngày {vndate(cert.issued_at)} đã bị thu hồi"
+                 + (f" ngày {vndate(cert.revoked_at)}" if cert.revoked_at else "")
                  + (f". Lý do: {reason}" if reason else "")
                  + ". Phiếu này không còn giá trị sử dụng.",
             link=_app_link(cert.application_id))

@@ -34,7 +34,6 @@ ACTION = service.ACTION
 router = APIRouter(tags=["notifications"])
 
 templates = make_templates(Path(__file__).parent / "templates")
-templates.env.filters.update(vn_date=service.vn_date, vn_datetime=service.vn_datetime)
 
 
 # --- API ------------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ built from events whose underlying accesses are audited by their own contexts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -21,7 +21,6 @@ from lienthong.errors import DomainError, NotFound
 from lienthong.identity.policy import Target, authorize
 from lienthong.identity.principal import Principal
 from lienthong.notifications.models import Notification
-from lienthong.workdays.calendar import VN_TZ
 
 ACTION = "notifications.read"
 PAGE_SIZE = 50
@@ -41,31 +40,6 @@ def parse_time(value) -> datetime | None:
         return aware(datetime.fromisoformat(str(value)))
     except ValueError:
         return None
-
-
-def vn_date(value: date | datetime | str | None) -> str:
-    """``dd/mm/yyyy``; datetimes in Vietnam time."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        parsed = parse_time(value)
-        if parsed is None:
-            try:
-                return date.fromisoformat(value).strftime("%d/%m/%Y")
-            except ValueError:
-                return value
-        value = parsed
-    if isinstance(value, datetime):
-        value = aware(value).astimezone(VN_TZ)
-    return value.strftime("%d/%m/%Y")
-
-
-def vn_datetime(value: datetime | str | None) -> str:
-    """``HH:MM dd/mm/yyyy`` in Vietnam time."""
-    value = parse_time(value)
-    if value is None:
-        return ""
-    return value.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
 
 
 # --- writing --------------------------------------------------------------------------------------------------------

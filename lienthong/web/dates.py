@@ -6,7 +6,9 @@ accepts ``dd/mm/yyyy`` (day and month may have one digit) and, for API and bookm
 compatibility, ISO ``yyyy-mm-dd``. Anything else raises :class:`InvalidDate` (a ``DomainError``,
 HTTP 422) with a Vietnamese message.
 
-Templates use the ``vndate`` / ``vndatetime`` filters and the ``date_input`` macro of
+Shown values (templates and message texts) go through :func:`vndate`, :func:`vndatetime`,
+:func:`vntime` and :func:`vntimedate`, registered as template filters of the same names; datetimes
+are shown in Vietnam time, a naive datetime being UTC. Forms use the ``date_input`` macro of
 ``_macros.html``; the constants below are the attributes that macro renders.
 """
 
@@ -62,21 +64,47 @@ def parse_optional_vn_date(text: str | None, *, field: str | None = None) -> dat
     return parse_vn_date(text, field=field)
 
 
+def _vn_time(value: datetime | str | None) -> datetime | None:
+    """A datetime, or an ISO 8601 timestamp (e.g. from an event payload), in Vietnam time."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo("UTC"))
+    return value.astimezone(VN_TZ)
+
+
 def vndate(value: date | datetime | str | None) -> str:
-    """dd/mm/yyyy. A datetime is shown in Vietnam time (naive = UTC); an ISO string is converted;
-    any other string is returned unchanged (e.g. what the user typed, re-shown after an error)."""
+    """dd/mm/yyyy. A datetime, or an ISO timestamp string, is shown in Vietnam time (naive = UTC);
+    an ISO or dd/mm/yyyy date string is reformatted; any other string is returned unchanged (e.g.
+    what the user typed, re-shown after an error)."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
         try:
             return parse_vn_date(value).strftime(DATE_FORMAT)
         except InvalidDate:
-            return value
+            moment = _vn_time(value)
+            return moment.strftime(DATE_FORMAT) if moment is not None else value
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=ZoneInfo("UTC"))
-        value = value.astimezone(VN_TZ)
+        value = _vn_time(value)
     return value.strftime(DATE_FORMAT)
+
+
+def vntime(value: datetime | str | None) -> str:
+    """HH:MM in Vietnam time ("" when absent or not a timestamp)."""
+    moment = _vn_time(value)
+    return moment.strftime("%H:%M") if moment is not None else ""
+
+
+def vntimedate(value: datetime | str | None) -> str:
+    """HH:MM dd/mm/yyyy in Vietnam time, as message texts say it ("" when absent or not a timestamp)."""
+    moment = _vn_time(value)
+    return moment.strftime("%H:%M " + DATE_FORMAT) if moment is not None else ""
 
 
 def vndatetime(value: datetime | None, seconds: bool = True) -> str:
@@ -85,6 +113,4 @@ def vndatetime(value: datetime | None, seconds: bool = True) -> str:
         return ""
     if not isinstance(value, datetime):
         return vndate(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo("UTC"))
-    return value.astimezone(VN_TZ).strftime(DATE_FORMAT + (" %H:%M:%S" if seconds else " %H:%M"))
+    return _vn_time(value).strftime(DATE_FORMAT + (" %H:%M:%S" if seconds else " %H:%M"))

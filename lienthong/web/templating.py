@@ -15,7 +15,8 @@ WEB_TEMPLATES = Path(__file__).parent / "templates"
 
 
 def shared_filters() -> dict:
-    return {"vndate": dates.vndate, "vndatetime": dates.vndatetime, "vnd": money.vnd}
+    return {"vndate": dates.vndate, "vndatetime": dates.vndatetime, "vntime": dates.vntime,
+            "vntimedate": dates.vntimedate, "vnd": money.vnd}
 
 
 def shared_globals() -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
@@ -343,11 +343,3 @@ def test_page_paginates(client, bearer):
     assert m, "no 'Xem thêm' button"
     more = client.get(f"/thong-bao/them?before={m.group(1)}", headers=h).text
     assert more.count("<tr id=\"tb-") == 2 and "Thông báo số 1<" in more and "Xem thêm" not in more
-
-
-def test_vn_date_formatting():
-    assert service.vn_date("2026-11-24T17:30:00+00:00") == "25/11/2026"
-    assert service.vn_date(date(2026, 1, 2)) == "02/01/2026"
-    assert service.vn_date("2026-03-04") == "04/03/2026"
-    assert service.vn_datetime(datetime(2026, 11, 24, 17, 30)) == "00:30 25/11/2026"  # naive = UTC
-    assert service.vn_date(None) == "" and service.vn_datetime(None) == ""

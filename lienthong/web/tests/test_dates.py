@@ -10,7 +10,7 @@ from hypothesis import given, strategies as st
 
 from lienthong.errors import DomainError
 from lienthong.web.dates import (DATE_FORMAT, DATE_PATTERN, InvalidDate, parse_optional_vn_date, parse_vn_date, vndate,
-                                 vndatetime)
+                                 vndatetime, vntime, vntimedate)
 
 DATES = st.dates(min_value=date(1000, 1, 1), max_value=date(9999, 12, 31))
 
@@ -64,6 +64,16 @@ def test_optional_and_filters():
     assert vndatetime(datetime(2026, 3, 4, 18, 0), seconds=False) == "05/03/2026 01:00"
 
 
+def test_timestamps_in_messages():
+    # ISO timestamps from event payloads are shown in Vietnam time, like datetimes
+    assert vndate("2026-11-24T17:30:00+00:00") == "25/11/2026"
+    assert vndate(date(2026, 1, 2)) == "02/01/2026"
+    assert vntimedate(datetime(2026, 11, 24, 17, 30)) == "00:30 25/11/2026"  # naive = UTC
+    assert vntimedate("2026-11-24T08:05:00+07:00") == "08:05 24/11/2026"
+    assert vntime(datetime(2026, 11, 24, 17, 30, tzinfo=timezone.utc)) == "00:30"
+    assert vntimedate(None) == vntime(None) == vntimedate("không phải ngày") == ""
+
+
 def test_every_context_shares_filters_and_the_date_macro():
     from lienthong.civil import routes as civil
     from lienthong.health import routes as health
@@ -74,9 +84,11 @@ def test_every_context_shares_filters_and_the_date_macro():
     from lienthong.ops import routes as ops
     from lienthong.web import routes as web
 
-    for module in (web, civil, health, insurance, judicial, linkage, ops, identity):
+    from lienthong.notifications import routes as notifications
+
+    for module in (web, civil, health, insurance, judicial, linkage, ops, identity, notifications):
         env = module.templates.env
-        assert {"vndate", "vndatetime"} <= set(env.filters), module.__name__
+        assert {"vndate", "vndatetime", "vntime", "vntimedate"} <= set(env.filters), module.__name__
         assert "DATE_PATTERN" in env.globals and "version" in env.globals, module.__name__
     html = web.templates.env.from_string('{% from "_macros.html" import date_input %}'
                                          '{{ date_input("d", value) }}').render(value=date(2026, 3, 5))
