@@ -11,11 +11,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import JSON, BigInteger, Integer, MetaData, create_engine, event, insert, update
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event, insert, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 from lienthong.config import get_settings
 
@@ -31,6 +32,26 @@ NAMING_CONVENTION = {
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 # 64-bit surrogate key: BIGINT on PostgreSQL, INTEGER on SQLite (the only type SQLite autoincrements).
 BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """A point in time: ``timestamptz`` on PostgreSQL; on SQLite (no time zones) stored as UTC.
+
+    Values are converted to UTC when written (a naive datetime is taken as UTC) and always read
+    back timezone-aware, on both databases, so code never mixes naive and aware datetimes."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):

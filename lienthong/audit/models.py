@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lienthong.db import Base, BigId, JsonType
+from lienthong.db import Base, BigId, JsonType, UTCDateTime
 
 
 
@@ -18,7 +18,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor_type: Mapped[str] = mapped_column(String(16))  # citizen, officer, admin, facility, agency, system
     actor_id: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))  # read, create, update, delete, login, ...

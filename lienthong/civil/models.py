@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lienthong.db import Base, BigId, JsonType, utcnow
+from lienthong.db import Base, BigId, JsonType, UTCDateTime, utcnow
 
 
 class ProcedureCase(Base):
@@ -28,12 +28,12 @@ class ProcedureCase(Base):
     ward_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     event_date: Mapped[date | None] = mapped_column(Date, nullable=True)  # date of birth / death
     data: Mapped[dict] = mapped_column(JsonType, default=dict)
-    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # complete dossier
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # whole-procedure deadline
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # complete dossier
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # whole-procedure deadline
     due_basis: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     steps: Mapped[list[ProcedureStep]] = relationship(back_populates="case", order_by="ProcedureStep.seq",
@@ -59,13 +59,13 @@ class ProcedureStep(Base):
     after: Mapped[list] = mapped_column(JsonType, default=list)  # names of steps that must be done/skipped first
     # pending, waiting_citizen, in_progress, done, failed, skipped
     state: Mapped[str] = mapped_column(String(16), default="pending")
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     due_basis: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=8)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     result: Mapped[dict] = mapped_column(JsonType, default=dict)
     done_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

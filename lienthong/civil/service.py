@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from lienthong.audit import service as audit
 from lienthong.civil import agents, birth, death, workflow
 from lienthong.civil.models import ProcedureCase, ProcedureStep
-from lienthong.db import aware, utcnow
+from lienthong.db import utcnow
 from lienthong.population.schemas import clean_name_part
 from lienthong.errors import DomainError, NotFound
 from lienthong.identity.policy import Target, authorize, forbidden
@@ -124,18 +124,18 @@ def to_out(case: ProcedureCase, now: datetime | None = None, *, officer: bool = 
     for st in case.steps:
         steps.append(StepOut(
             name=st.name, title=proc.step(st.name).title, actor=st.actor, state=st.state,
-            state_name=workflow.STATE_NAMES[st.state], started_at=aware(st.started_at), due_at=aware(st.due_at),
-            due_basis=st.due_basis, finished_at=aware(st.finished_at), attempts=st.attempts,
-            next_attempt_at=aware(st.next_attempt_at), last_error=st.last_error if officer else None,
+            state_name=workflow.STATE_NAMES[st.state], started_at=st.started_at, due_at=st.due_at,
+            due_basis=st.due_basis, finished_at=st.finished_at, attempts=st.attempts,
+            next_attempt_at=st.next_attempt_at, last_error=st.last_error if officer else None,
             overdue=workflow.is_overdue(st, now), result=st.result or {}))
-    case_due = aware(case.due_at)
+    case_due = case.due_at
     return CaseOut(
         id=case.id, short_id=workflow.short_id(case), procedure=case.procedure,
         procedure_name=workflow.PROCEDURES[case.procedure].title, status=case.status, status_name=STATUS_NAMES[case.status],
         version=case.version, subject_personal_id=case.subject_personal_id,
         applicant_personal_id=case.applicant_personal_id, province_code=case.province_code, ward_code=case.ward_code,
-        event_date=case.event_date, received_at=aware(case.received_at), due_at=case_due, due_basis=case.due_basis,
-        created_at=aware(case.created_at), closed_at=aware(case.closed_at),
+        event_date=case.event_date, received_at=case.received_at, due_at=case_due, due_basis=case.due_basis,
+        created_at=case.created_at, closed_at=case.closed_at,
         overdue=any(s.overdue for s in steps) or (case.status != "done" and case_due is not None and case_due < now),
         data=case.data or {}, steps=steps)
 
@@ -308,7 +308,7 @@ def overdue(session: Session, principal: Principal, *, province_code: int | None
         out.append(OverdueRow(case_id=case.id, short_id=workflow.short_id(case), procedure=case.procedure,
                               procedure_name=workflow.PROCEDURES[case.procedure].title, province_code=case.province_code,
                               step=st.name, step_title=proc.step(st.name).title, state=st.state,
-                              state_name=workflow.STATE_NAMES[st.state], due_at=aware(st.due_at),
+                              state_name=workflow.STATE_NAMES[st.state], due_at=st.due_at,
                               last_error=st.last_error, attempts=st.attempts))
     audit.record(session, principal, "search", RESOURCE, purpose="theo dõi hồ sơ quá hạn",
                  detail={"province_code": province_code, "procedure": procedure, "rows": len(out)})

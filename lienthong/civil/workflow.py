@@ -38,7 +38,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from lienthong.civil import rules
 from lienthong.civil.models import Counter, ProcedureCase, ProcedureStep
-from lienthong.db import aware
 from lienthong.errors import Conflict
 from lienthong.events.outbox import record_event
 from lienthong.workdays import VN_TZ
@@ -327,7 +326,7 @@ def run_step(session: Session, case: ProcedureCase, st: ProcedureStep, now: date
 
 
 def _due(st: ProcedureStep, now: datetime) -> bool:
-    at = aware(st.next_attempt_at)
+    at = st.next_attempt_at
     return st.actor == "auto" and st.state == "in_progress" and at is not None and at <= now
 
 
@@ -425,5 +424,5 @@ def overdue_clause(now: datetime):
 
 
 def is_overdue(step: ProcedureStep, now: datetime) -> bool:
-    due = aware(step.due_at)
+    due = step.due_at
     return step.state == "failed" or (step.state in ACTIVE and due is not None and due < now)

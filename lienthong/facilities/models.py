@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lienthong.db import Base, utcnow
+from lienthong.db import Base, UTCDateTime, utcnow
 
 
 class Facility(Base):
@@ -27,7 +27,7 @@ class Facility(Base):
     ownership: Mapped[str] = mapped_column(String(8))  # public, private
     insurance_contracted: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
         CheckConstraint("tier IN ('central','provincial','regional','commune')", name="tier"),

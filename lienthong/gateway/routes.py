@@ -30,7 +30,6 @@ from lienthong.config import get_settings
 from lienthong.db import utcnow
 from lienthong.deps import get_db
 from lienthong.gateway.upload import capped_stream
-from lienthong.health.book import aware
 from lienthong.health.ingest import receipt
 from lienthong.health.models import IngestBatch
 from lienthong.identity.policy import Target, authorize, requires
@@ -117,7 +116,7 @@ def get_batch(batch_id: str, principal: Principal = Depends(requires("health.rec
         # Do not reveal other facilities' batch ids.
         raise HTTPException(status.HTTP_404_NOT_FOUND, "không tìm thấy lượt gửi dữ liệu")
     authorize(principal, "health.receipts", Target(facility_code=batch.facility_code))
-    beat = aware(batch.updated_at or batch.received_at)
+    beat = batch.updated_at or batch.received_at
     if batch.status == "receiving" and beat is not None and utcnow() - beat > STALE_AFTER:
         # an interrupted ingest (its process died): marked failed, committed with the request
         batch.status = "failed"

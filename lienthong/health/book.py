@@ -259,7 +259,7 @@ def _visit_out(v: Visit, names: dict[str, str]) -> VisitOut:
     return VisitOut(
         id=v.id, facility_code=v.facility_code, facility_name=names.get(v.facility_code), ma_lk=v.ma_lk,
         version=v.version, visit_type=v.visit_type, visit_type_name=VISIT_TYPES.get(v.visit_type or ""),
-        admitted_at=aware(v.admitted_at), discharged_at=aware(v.discharged_at), main_icd=v.main_icd,
+        admitted_at=v.admitted_at, discharged_at=v.discharged_at, main_icd=v.main_icd,
         main_icd_name=icd10_name(v.main_icd).name if v.main_icd else None, diagnosis_text=v.diagnosis_text,
         outcome=v.outcome, outcome_name=OUTCOMES.get(v.outcome or ""),
     )
@@ -292,7 +292,7 @@ def profile_for(session: Session, personal_id: str, latest: Visit | None) -> Pro
             chronic_conditions=[_chronic(c) for c in (p.chronic_conditions or [])],
             allergies=[a if isinstance(a, str) else (a.get("name") or a.get("substance") or json.dumps(a, ensure_ascii=False))
                        for a in (p.allergies or [])],
-            updated_at=aware(p.updated_at),
+            updated_at=p.updated_at,
             closed_on=p.closed_on,
         )
     # No profile row yet: the latest measured values from visits.
@@ -322,7 +322,7 @@ def recent_labs(session: Session, personal_id: str, limit: int = LABS_LIMIT, sin
         stmt = stmt.where(LabResult.result_at >= since)
     rows = session.scalars(stmt.order_by(LabResult.result_at.desc(), LabResult.id.desc()).limit(limit))
     return [LabResultOut(id=r.id, visit_id=r.visit_id, service_code=r.service_code, indicator_code=r.indicator_code,
-                         name=r.name, value=r.value, unit=r.unit, conclusion=r.conclusion, result_at=aware(r.result_at))
+                         name=r.name, value=r.value, unit=r.unit, conclusion=r.conclusion, result_at=r.result_at)
             for r in rows]
 
 
@@ -333,7 +333,7 @@ def recent_medications(session: Session, personal_id: str, limit: int = MEDICATI
         stmt = stmt.where(Medication.ordered_at >= since)
     rows = session.scalars(stmt.order_by(Medication.ordered_at.desc(), Medication.id.desc()).limit(limit))
     return [MedicationOut(visit_id=m.visit_id, drug_code=m.drug_code, name=m.name, strength=m.strength, route=m.route,
-                          dosage=m.dosage, quantity=_num(m.quantity), unit=m.unit, ordered_at=aware(m.ordered_at))
+                          dosage=m.dosage, quantity=_num(m.quantity), unit=m.unit, ordered_at=m.ordered_at)
             for m in rows]
 
 
@@ -373,7 +373,7 @@ def build_book(session: Session, personal_id: str, *, before: str | None = None,
         cat = icd10_name(d.icd10)
         diag_out.append(DiagnosisOut(visit_id=d.visit_id, icd10=cat.code, name=d.name or cat.name,
                                      catalogue_name=cat.name, chapter=cat.chapter, is_primary=d.is_primary,
-                                     diagnosed_at=aware(d.diagnosed_at)))
+                                     diagnosed_at=d.diagnosed_at))
     return HealthBook(
         personal_id=personal_id,
         profile=profile_for(session, personal_id, latest),
@@ -385,15 +385,15 @@ def build_book(session: Session, personal_id: str, *, before: str | None = None,
             id=r.id, visit_id=r.visit_id, number=r.number, from_facility=r.from_facility,
             from_facility_name=names.get(r.from_facility), to_facility=r.to_facility,
             to_facility_name=names.get(r.to_facility or ""), reason_code=r.reason_code, diagnosis=r.diagnosis,
-            issued_at=aware(r.issued_at), status=r.status, status_name=REFERRAL_STATUSES.get(r.status, r.status),
-            decided_at=aware(r.decided_at)) for r in referrals],
+            issued_at=r.issued_at, status=r.status, status_name=REFERRAL_STATUSES.get(r.status, r.status),
+            decided_at=r.decided_at) for r in referrals],
         appointments=[AppointmentOut(
             id=a.id, visit_id=a.visit_id, number=a.number, facility_code=a.facility_code,
-            facility_name=names.get(a.facility_code), appointment_at=aware(a.appointment_at), diagnosis=a.diagnosis,
-            upcoming=aware(a.appointment_at) >= now) for a in appointments],
+            facility_name=names.get(a.facility_code), appointment_at=a.appointment_at, diagnosis=a.diagnosis,
+            upcoming=a.appointment_at >= now) for a in appointments],
         certificates=[CertificateOut(
             id=c.id, kind=c.kind, kind_name=CERTIFICATE_KINDS.get(c.kind, c.kind), facility_code=c.facility_code,
-            facility_name=names.get(c.facility_code), number=c.number, issued_at=aware(c.issued_at),
+            facility_name=names.get(c.facility_code), number=c.number, issued_at=c.issued_at,
             valid_until=c.valid_until) for c in certificates],
     )
 

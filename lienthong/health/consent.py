@@ -32,7 +32,7 @@ from lienthong.errors import DomainError, NotFound
 from lienthong.events.outbox import record_event
 from lienthong.facilities.models import Facility
 from lienthong.health.book import (
-    LabResultOut, MedicationOut, aware, check_personal_id, facility_names, icd10_name, latest_visit,
+    LabResultOut, MedicationOut, check_personal_id, facility_names, icd10_name, latest_visit,
     profile_for, recent_labs, recent_medications,
 )
 from lienthong.health.models import HealthProfile, Share, Visit
@@ -160,7 +160,7 @@ def share_status(share: Share, now: datetime | None = None) -> str:
         return "emergency"
     if share.revoked_at is not None:
         return "revoked"
-    if aware(share.expires_at) <= now:
+    if share.expires_at <= now:
         return "expired"
     return "active"
 
@@ -168,8 +168,8 @@ def share_status(share: Share, now: datetime | None = None) -> str:
 def _out(share: Share, names: dict[str, str]) -> dict:
     return dict(id=share.id, facility_code=share.facility_code, facility_name=names.get(share.facility_code or ""),
                 scopes=share.scopes.split(), purpose=share.purpose, emergency=share.emergency,
-                created_at=aware(share.created_at), expires_at=aware(share.expires_at),
-                revoked_at=aware(share.revoked_at), status=share_status(share))
+                created_at=share.created_at, expires_at=share.expires_at,
+                revoked_at=share.revoked_at, status=share_status(share))
 
 
 def qr_codes(token: str) -> tuple[str, str]:
@@ -250,7 +250,7 @@ def _use_share(session: Session, principal: Principal, token: str, scope: str) -
         raise forbidden("mã chia sẻ không hợp lệ")
     if share.revoked_at is not None:
         raise forbidden("mã chia sẻ đã bị công dân thu hồi")
-    if aware(share.expires_at) <= datetime.now(UTC):
+    if share.expires_at <= datetime.now(UTC):
         raise forbidden("mã chia sẻ đã hết hạn")
     if share.facility_code and share.facility_code != facility_code:
         raise forbidden("mã chia sẻ này không dành cho cơ sở khám chữa bệnh của bạn")
@@ -301,7 +301,7 @@ def build_intake(session: Session, principal: Principal, personal_id: str, *, sh
     if latest is not None:
         names = facility_names(session, [latest.facility_code])
         last = LastVisit(facility_code=latest.facility_code, facility_name=names.get(latest.facility_code),
-                         admitted_at=aware(latest.admitted_at), discharged_at=aware(latest.discharged_at),
+                         admitted_at=latest.admitted_at, discharged_at=latest.discharged_at,
                          main_icd=latest.main_icd, main_icd_name=icd10_name(latest.main_icd).name if latest.main_icd else None,
                          diagnosis_text=latest.diagnosis_text)
     return IntakeSummary(

@@ -30,7 +30,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from lienthong.db import get_engine, normalize_url, session_factory
-from lienthong.health.book import aware, facility_names
+from lienthong.health.book import facility_names
 from lienthong.health.models import Visit, VisitVersion
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,8 @@ def _item(row, names: dict[str, str]) -> dict:
     return {
         "event_id": row.vid, "visit_id": row.visit_id, "version": row.version, "personal_id": row.personal_id,
         "facility_code": row.facility_code, "facility_name": names.get(row.facility_code), "ma_lk": row.ma_lk,
-        "admitted_at": aware(row.admitted_at).isoformat(), "main_icd": row.main_icd,
-        "accepted_at": aware(row.received_at).isoformat(),
+        "admitted_at": row.admitted_at.isoformat(), "main_icd": row.main_icd,
+        "accepted_at": row.received_at.isoformat(),
     }
 
 

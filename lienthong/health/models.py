@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, select,
+    Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, select,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column
 
-from lienthong.db import Base, BigId, JsonType, utcnow
+from lienthong.db import Base, BigId, JsonType, UTCDateTime, utcnow
 
 
 
@@ -30,8 +30,8 @@ class IngestBatch(Base):
     client_id: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(8))  # xml130, fhir
     filename: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     status: Mapped[str] = mapped_column(String(12), default="receiving")  # receiving, done, failed
     dossiers: Mapped[int] = mapped_column(Integer, default=0)
     accepted: Mapped[int] = mapped_column(Integer, default=0)
@@ -42,7 +42,7 @@ class IngestBatch(Base):
     errors: Mapped[list] = mapped_column(JsonType, default=list)  # bounded list of per-record/per-field errors
     error_count: Mapped[int] = mapped_column(Integer, default=0)  # all errors, including those not kept
     # Heartbeat: bumped with every committed chunk; a "receiving" batch that stops beating was interrupted.
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Visit(Base):
@@ -61,8 +61,8 @@ class Visit(Base):
     sex: Mapped[str | None] = mapped_column(String(1), nullable=True)
     insurance_card: Mapped[str | None] = mapped_column(String(50), nullable=True)
     visit_type: Mapped[str | None] = mapped_column(String(2), nullable=True)  # MA_LOAI_KCB
-    admitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    discharged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    admitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    discharged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     main_icd: Mapped[str | None] = mapped_column(String(10), nullable=True)
     diagnosis_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(2), nullable=True)  # KET_QUA_DTRI
@@ -70,7 +70,7 @@ class Visit(Base):
     blood_group: Mapped[str | None] = mapped_column(String(4), nullable=True)
     weight_kg: Mapped[float | None] = mapped_column(Numeric(6, 2), nullable=True)
     height_cm: Mapped[float | None] = mapped_column(Numeric(6, 1), nullable=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # ``record`` (the normalized full record, all tables, of the current version) is defined below
     # VisitVersion, where it is stored.
 
@@ -89,7 +89,7 @@ class VisitVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     batch_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     record: Mapped[dict] = mapped_column(JsonType)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("visit_id", "version", name="uq_health_visit_versions_visit_version"),)
 
@@ -114,7 +114,7 @@ class Diagnosis(Base):
     icd10: Mapped[str] = mapped_column(String(10))
     name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
-    diagnosed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    diagnosed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LabResult(Base):
@@ -131,7 +131,7 @@ class LabResult(Base):
     value: Mapped[str | None] = mapped_column(String(100), nullable=True)
     unit: Mapped[str | None] = mapped_column(String(50), nullable=True)
     conclusion: Mapped[str | None] = mapped_column(Text, nullable=True)
-    result_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    result_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_health_lab_results_person_time", "personal_id", "result_at"),)
 
@@ -151,7 +151,7 @@ class Medication(Base):
     dosage: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     quantity: Mapped[float | None] = mapped_column(Numeric(13, 3), nullable=True)
     unit: Mapped[str | None] = mapped_column(String(50), nullable=True)
-    ordered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ordered_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Referral(Base):
@@ -167,9 +167,9 @@ class Referral(Base):
     to_facility: Mapped[str | None] = mapped_column(String(5), nullable=True, index=True)
     reason_code: Mapped[str | None] = mapped_column(String(2), nullable=True)  # MA_LYDO_CT
     diagnosis: Mapped[str | None] = mapped_column(Text, nullable=True)
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(10), default="issued")  # issued, accepted, rejected
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
@@ -183,9 +183,9 @@ class Appointment(Base):
     personal_id: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
     number: Mapped[str] = mapped_column(String(50))
     facility_code: Mapped[str] = mapped_column(String(5))
-    appointment_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    appointment_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     diagnosis: Mapped[str | None] = mapped_column(Text, nullable=True)
-    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Certificate(Base):
@@ -199,7 +199,7 @@ class Certificate(Base):
     kind: Mapped[str] = mapped_column(String(16))  # birth, death, driver_health, sick_leave, discharge
     facility_code: Mapped[str] = mapped_column(String(5))
     number: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
     data: Mapped[dict] = mapped_column(JsonType)
 
@@ -215,7 +215,7 @@ class HealthProfile(Base):
     allergies: Mapped[list] = mapped_column(JsonType, default=list)
     # Set when the death procedure closes the book: no new consent shares, existing ones revoked.
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Share(Base):
@@ -231,7 +231,7 @@ class Share(Base):
     scopes: Mapped[str] = mapped_column(String(255))  # intake lab_results full
     purpose: Mapped[str] = mapped_column(String(255))
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_by: Mapped[str] = mapped_column(String(64))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from lienthong.audit import service as audit
 from lienthong.errors import Conflict, NotFound
 from lienthong.events.outbox import record_event
-from lienthong.health.book import REFERRAL_STATUSES, aware, facility_names, icd10_name
+from lienthong.health.book import REFERRAL_STATUSES, facility_names, icd10_name
 from lienthong.health.models import Referral, Visit
 from lienthong.identity.policy import Target, authorize, forbidden, require_facility
 from lienthong.identity.principal import Principal
@@ -77,9 +77,9 @@ def incoming(session: Session, principal: Principal, *, status: Literal["issued"
             id=ref.id, number=ref.number, personal_id=ref.personal_id, patient_name=name,
             birth_date=birth.isoformat() if birth else None, insurance_card=card, from_facility=ref.from_facility,
             from_facility_name=names.get(ref.from_facility), reason_code=ref.reason_code, diagnosis=ref.diagnosis,
-            main_icd=icd, main_icd_name=icd10_name(icd).name if icd else None, issued_at=aware(ref.issued_at),
+            main_icd=icd, main_icd_name=icd10_name(icd).name if icd else None, issued_at=ref.issued_at,
             status=ref.status, status_name=REFERRAL_STATUSES.get(ref.status, ref.status),
-            decided_at=aware(ref.decided_at)))
+            decided_at=ref.decided_at))
         if ref.personal_id:
             audit.record(session, principal, "read", RESOURCE, resource_id=str(ref.id), subject_id=ref.personal_id,
                          purpose="cơ sở tiếp nhận xem giấy chuyển tuyến", detail={"facility_code": code})

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lienthong.db import aware
 from lienthong.events.bus import bus
 from lienthong.events.outbox import record_event
-from lienthong.health.book import VN_TZ, aware, facility_names, vn_day_bounds
+from lienthong.health.book import VN_TZ, facility_names, vn_day_bounds
 from lienthong.health.models import Appointment
 
 TOPIC = "health.appointment.reminder"
@@ -48,7 +49,7 @@ def send_appointment_reminders(session: Session, now: datetime | None = None, *,
             return sent
         names = facility_names(session, [a.facility_code for a in rows])
         for a in rows:
-            at = aware(a.appointment_at)
+            at = a.appointment_at
             a.reminded_at = now
             if a.personal_id:  # an appointment nobody can be told about is only marked
                 record_event(session, TOPIC, {

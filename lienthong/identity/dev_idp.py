@@ -31,7 +31,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from lienthong.config import get_settings
-from lienthong.db import aware, utcnow
+from lienthong.db import utcnow
 from lienthong.deps import get_db
 from lienthong.identity.models import OidcAuthCode
 from lienthong.identity.oidc_client import (
@@ -318,7 +318,7 @@ def token(request: Request, grant_type: str | None = Form(None), code: str | Non
     db.commit()
     if consumed != 1:
         return oauth_error("invalid_grant", "mã đăng nhập đã được sử dụng")
-    if aware(row.expires_at) < utcnow():
+    if row.expires_at < utcnow():
         return oauth_error("invalid_grant", "mã đăng nhập đã hết hạn")
     if row.client_id != cid or row.redirect_uri != redirect_uri:
         return oauth_error("invalid_grant", "redirect_uri hoặc client_id không khớp yêu cầu đăng nhập")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lienthong.db import Base, JsonType, utcnow
+from lienthong.db import Base, JsonType, UTCDateTime, utcnow
 
 
 class ServiceClient(Base):
@@ -24,7 +24,7 @@ class ServiceClient(Base):
     province_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     scopes: Mapped[str] = mapped_column(String(1000), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (CheckConstraint("kind IN ('facility','agency')", name="kind"),)
 
@@ -40,7 +40,7 @@ class StaffAccount(Base):
     province_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     agency_code: Mapped[str | None] = mapped_column(ForeignKey("agencies.code"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (CheckConstraint("role IN ('officer','admin')", name="role"),)
 
@@ -56,5 +56,5 @@ class OidcAuthCode(Base):
     code_challenge: Mapped[str] = mapped_column(String(128))
     nonce: Mapped[str | None] = mapped_column(String(255), nullable=True)
     claims: Mapped[dict] = mapped_column(JsonType)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used: Mapped[bool] = mapped_column(Boolean, default=False)

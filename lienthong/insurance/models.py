@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lienthong.db import Base, BigId, JsonType, utcnow
+from lienthong.db import Base, BigId, JsonType, UTCDateTime, utcnow
 
 
 
@@ -26,8 +26,8 @@ class ContributionPeriod(Base):
     to_month: Mapped[date | None] = mapped_column(Date, nullable=True)  # None: still contributing
     basis_vnd: Mapped[int | None] = mapped_column(BigId, nullable=True)  # salary / chosen income
     recorded_by: Mapped[str] = mapped_column(String(64))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
         UniqueConstraint("personal_id", "scheme", "employer_code", "from_month", name="uq_insurance_period_key"),
@@ -50,7 +50,7 @@ class HealthInsuranceCard(Base):
     valid_to: Mapped[date] = mapped_column(Date)
     extended_to: Mapped[date | None] = mapped_column(Date, nullable=True)
     source: Mapped[str] = mapped_column(String(64))  # e.g. "civil:<case id>"
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("personal_id", "group_code", "valid_from", name="uq_insurance_card_person_group"),)
 
@@ -71,7 +71,7 @@ class FuneralAllowance(Base):
     detail: Mapped[dict] = mapped_column(JsonType, default=dict)
     source: Mapped[str] = mapped_column(String(64))
     decided_by: Mapped[str] = mapped_column(String(64))
-    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class NumberCounter(Base):

@@ -23,21 +23,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Date,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    BigInteger,
-    String,
-    Text,
-    UniqueConstraint,
+    Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, BigInteger, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lienthong.db import Base, JsonType, utcnow
+from lienthong.db import Base, JsonType, UTCDateTime, utcnow
 
 APPLICATION_STATUSES = ("submitted", "checking", "review", "approved", "rejected", "issued")
 
@@ -83,8 +73,8 @@ class Conviction(Base):
     source_client: Mapped[str] = mapped_column(String(120))
     # SHA-256 of the judgment as first submitted: a repeated submission is recognised as such.
     source_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     offences: Mapped[list[ConvictionOffence]] = relationship(
         lambda: ConvictionOffence,         back_populates="conviction", order_by=lambda: ConvictionOffence.seq, cascade="all, delete-orphan")
@@ -148,7 +138,7 @@ class EnforcementEvent(Base):
     additional_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status_text: Mapped[str] = mapped_column(String(300), default="")
     source_client: Mapped[str] = mapped_column(String(120))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     conviction: Mapped[Conviction] = relationship(lambda: Conviction, back_populates="enforcement_events")
 
@@ -169,7 +159,7 @@ class ExpungementDecision(Base):
     article: Mapped[int] = mapped_column(Integer, default=71)
     granted: Mapped[bool] = mapped_column(Boolean)
     source_client: Mapped[str] = mapped_column(String(120))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     conviction: Mapped[Conviction] = relationship(lambda: Conviction, back_populates="expungement_decisions")
 
@@ -195,7 +185,7 @@ class Ban(Base):
     duration_months: Mapped[int | None] = mapped_column(Integer, nullable=True)
     end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     source_client: Mapped[str] = mapped_column(String(120))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("court_code", "decision_number", "personal_id", name="decision_person"),)
 
@@ -224,17 +214,17 @@ class Application(Base):
     province_code: Mapped[int] = mapped_column(Integer, index=True)  # competent province
     regime: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(12), default="submitted", index=True)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sla_working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     sla_basis: Mapped[str] = mapped_column(Text, default="")
     review_reasons: Mapped[list] = mapped_column(JsonType, default=list)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
-    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     events: Mapped[list[ApplicationEvent]] = relationship(lambda: ApplicationEvent, order_by=lambda: ApplicationEvent.id, cascade="all, delete-orphan")
     certificate: Mapped[Certificate | None] = relationship(lambda: Certificate, back_populates="application", uselist=False)
@@ -252,7 +242,7 @@ class ApplicationEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     application_id: Mapped[str] = mapped_column(ForeignKey("judicial_applications.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     from_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
     to_status: Mapped[str] = mapped_column(String(12))
     actor_type: Mapped[str] = mapped_column(String(12))
@@ -274,9 +264,9 @@ class Certificate(Base):
     content: Mapped[dict] = mapped_column(JsonType)
     jws: Mapped[str] = mapped_column(Text)
     key_id: Mapped[str] = mapped_column(String(64))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     issued_by: Mapped[str] = mapped_column(String(120))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
     revoke_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lienthong.audit import service as audit
 from lienthong.config import get_settings
-from lienthong.db import aware, unit_of_work, utcnow
+from lienthong.db import unit_of_work, utcnow
 from lienthong.errors import Conflict, DomainError, NotFound
 from lienthong.events.bus import bus
 from lienthong.events.outbox import record_event
@@ -271,13 +271,13 @@ def process_application(session: Session, app_id: str, now: datetime | None = No
         _extend_deadline(app)
     _transition(session, app, "review", actor, "Chuyển cán bộ xem xét: " + " | ".join(issues), at=now)
     record_event(session, "judicial.application.review", {"application_id": app.id, "province_code": app.province_code,
-                                                           "due_at": aware(app.due_at).isoformat()})
+                                                           "due_at": app.due_at.isoformat()})
     return app.status
 
 
 def _extend_deadline(app: m.Application) -> None:
     """Cases where expungement must be verified get the extended deadline, where the law sets one."""
-    received = aware(app.submitted_at)
+    received = app.submitted_at
     try:
         d = rp.processing_deadline(rp.Application(kind=rp.CertificateKind(app.kind), channel=rp.Channel.ONLINE,
                                                   needs_expungement_verification=True), received)
@@ -332,7 +332,7 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
                                        actor_type=SYSTEM.actor_type, actor_id=SYSTEM.subject,
                                        note="Quá thời hạn giải quyết: đã báo cáo lãnh đạo đơn vị"))
         record_event(session, "judicial.application.overdue", {"application_id": app.id, "province_code": app.province_code,
-                                                               "due_at": aware(app.due_at).isoformat()})
+                                                               "due_at": app.due_at.isoformat()})
     return len(apps)
 
 
@@ -440,7 +440,7 @@ def to_out(app: m.Application, with_events: bool = True) -> schemas.ApplicationO
     cert = app.certificate
     return schemas.ApplicationOut(
         id=app.id, personal_id=app.personal_id, kind=app.kind, purpose=app.purpose, status=app.status,
-        status_text=STATUS_TEXT[app.status], submitted_at=aware(app.submitted_at), due_at=aware(app.due_at),
+        status_text=STATUS_TEXT[app.status], submitted_at=app.submitted_at, due_at=app.due_at,
         sla_basis=app.sla_basis, overdue=app.overdue, fee_category=app.fee_category, fee_vnd=app.fee_vnd,
         fee_note=app.fee_note, delivery_electronic=app.delivery_electronic, delivery_postal=app.delivery_postal,
         province_code=app.province_code, regime=app.regime, decision_reason=app.decision_reason,
@@ -472,7 +472,7 @@ def review_queue(session: Session, officer: Principal, now: datetime | None = No
 
 def remaining(app: m.Application, now: datetime) -> dict:
     """SLA countdown for display: working days left (negative when overdue) and hours."""
-    due = aware(app.due_at)
+    due = app.due_at
     cal = default_calendar()
     hours = (due - now).total_seconds() / 3600
     if hours >= 0:
@@ -556,7 +556,7 @@ def certificate_pdf(cert: m.Certificate) -> bytes:
     from lienthong.judicial.pdf import render_certificate
 
     return render_certificate(content=cert.content, record_number=cert.record_number, agency_name=cert.agency_name,
-                              issued_on=local_date(aware(cert.issued_at)), verify_url=verify_url(cert.id),
+                              issued_on=local_date(cert.issued_at), verify_url=verify_url(cert.id),
                               certificate_id=cert.id, revoked=cert.revoked_at is not None)
 
 
@@ -599,9 +599,9 @@ def verify_public(session: Session, cert_id: str) -> schemas.VerificationOut:
     revoked = cert.revoked_at is not None
     return schemas.VerificationOut(
         certificate_id=cert.id, valid=not revoked, status="revoked" if revoked else "valid",
-        record_number=cert.record_number, kind=cert.kind, issued_on=local_date(aware(cert.issued_at)),
+        record_number=cert.record_number, kind=cert.kind, issued_on=local_date(cert.issued_at),
         issuing_agency=cert.agency_name, holder=mask_name(_holder(cert)),
-        revoked_on=local_date(aware(cert.revoked_at)) if revoked else None,
+        revoked_on=local_date(cert.revoked_at) if revoked else None,
         content_sha256=hashlib.sha256(cert.jws.encode()).hexdigest(),
     )
 

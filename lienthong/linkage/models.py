@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lienthong.db import Base, JsonType, utcnow
+from lienthong.db import Base, JsonType, UTCDateTime, utcnow
 
 
 class LinkJob(Base):
@@ -38,8 +38,8 @@ class LinkJob(Base):
     timings: Mapped[dict] = mapped_column(JsonType, default=dict)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_by: Mapped[str] = mapped_column(String(64))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     candidates: Mapped[list[LinkCandidate]] = relationship(back_populates="job")
 
@@ -61,7 +61,7 @@ class LinkCandidate(Base):
     # The external record as read (original columns), shown to the clerk beside the registry data.
     record: Mapped[dict] = mapped_column(JsonType, default=dict)
     status: Mapped[str] = mapped_column(String(10), default="pending")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     job: Mapped[LinkJob] = relationship(back_populates="candidates")
 
@@ -82,7 +82,7 @@ class LinkDecision(Base):
     decision: Mapped[str] = mapped_column(String(8))
     reviewer: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text, default="")
-    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (CheckConstraint("decision IN ('accept','reject')", name="decision"),)
 
@@ -101,7 +101,7 @@ class LinkedRecord(Base):
     method: Mapped[str] = mapped_column(String(10))  # auto, clerical
     reviewer: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("link_decisions.id"), nullable=True)
-    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
         CheckConstraint("method IN ('auto','clerical')", name="method"),

@@ -51,8 +51,8 @@ class NotificationOut(BaseModel):
     @classmethod
     def of(cls, n: Notification) -> NotificationOut:
         return cls(id=n.id, topic=n.topic, title=n.title, body=n.body, link=n.link,
-                   created_at=service.aware(n.created_at),
-                   read_at=service.aware(n.read_at) if n.read_at else None)
+                   created_at=n.created_at,
+                   read_at=n.read_at if n.read_at else None)
 
 
 class NotificationPage(BaseModel):

@@ -14,11 +14,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lienthong.db import Base, utcnow
+from lienthong.db import Base, UTCDateTime, utcnow
 
 ROLLOUT_STATUSES = ("not_started", "testing", "test_done", "production", "completed")
 ASSESSMENT_STATES = ("not_started", "in_progress", "passed", "failed")
@@ -40,7 +40,7 @@ class RolloutUnit(Base):
     access_granted: Mapped[bool] = mapped_column(Boolean, default=False)
     production_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -62,7 +62,7 @@ class RolloutChange(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("ops_rollout_units.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor_id: Mapped[str] = mapped_column(String(120))
     actor_name: Mapped[str] = mapped_column(String(160), default="")
     field: Mapped[str] = mapped_column(String(32))
@@ -80,7 +80,7 @@ class KioskCommitment(Base):
     committed: Mapped[int] = mapped_column(Integer, default=0)
     deployed: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str] = mapped_column(Text, default="")
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
 
     __table_args__ = (

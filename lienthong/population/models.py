@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, CheckConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, CheckConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lienthong.db import Base, utcnow
+from lienthong.db import Base, UTCDateTime, utcnow
 
 
 class Citizen(Base):
@@ -26,8 +26,8 @@ class Citizen(Base):
     nationality: Mapped[str] = mapped_column(String(2), default="VN")
     status: Mapped[str] = mapped_column(String(8), default="alive")
     death_date: Mapped[date | None] = mapped_column(Date, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     residences: Mapped[list[Residence]] = relationship(back_populates="citizen", order_by="Residence.valid_from")
     legacy_ids: Mapped[list[LegacyId]] = relationship(back_populates="citizen")
