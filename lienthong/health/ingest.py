@@ -353,6 +353,46 @@ def _merge_conditions(existing: Iterable[dict], new: Iterable[dict]) -> list[dic
     return [merged[k] for k in sorted(merged)]
 
 
+def _replace_children(session: Session, changed: list[_Changed]) -> tuple[dict[tuple, tuple], set[tuple]]:
+    """For replaced visits (version > 1): their documents, referral decisions carried over to the
+    new version, then their child rows deleted. -> (carried, previous documents)."""
+    carried: dict[tuple, tuple] = {}
+    previous: set[tuple] = set()
+    updated_ids = [c.visit_id for c in changed if c.version > 1]
+    if not updated_ids:
+        return carried, previous
+    rt, at, ct = Referral.__table__, Appointment.__table__, Certificate.__table__
+    for vid, number, status, decided_at, decided_by in session.execute(
+            select(rt.c.visit_id, rt.c.number, rt.c.status, rt.c.decided_at, rt.c.decided_by)
+            .where(rt.c.visit_id.in_(updated_ids))):
+        carried[("ref", vid, number)] = (status, decided_at, decided_by)
+        previous.add(("ref", vid, number))
+    previous.update(("appt", vid, n) for vid, n in session.execute(
+        select(at.c.visit_id, at.c.number).where(at.c.visit_id.in_(updated_ids))))
+    previous.update(("cert", vid, k, n) for vid, k, n in session.execute(
+        select(ct.c.visit_id, ct.c.kind, ct.c.number).where(ct.c.visit_id.in_(updated_ids))))
+    for table, _cols in CHILD_TABLES:
+        session.execute(delete(table).where(table.c.visit_id.in_(updated_ids)))
+    return carried, previous
+
+
+def _document_ids(session: Session, changed: list[_Changed]) -> dict[tuple, int]:
+    """Ids of the documents the changed visits issue, for their events (few rows)."""
+    ids: dict[tuple, int] = {}
+    doc_visits = sorted({ch.visit_id for ch in changed
+                         if ch.p.rec.referrals or ch.p.rec.appointments or ch.p.rec.certificates})
+    if not doc_visits:
+        return ids
+    rt, at, ct = Referral.__table__, Appointment.__table__, Certificate.__table__
+    ids.update((("ref", vid, n), i) for i, vid, n in session.execute(
+        select(rt.c.id, rt.c.visit_id, rt.c.number).where(rt.c.visit_id.in_(doc_visits))))
+    ids.update((("appt", vid, n), i) for i, vid, n in session.execute(
+        select(at.c.id, at.c.visit_id, at.c.number).where(at.c.visit_id.in_(doc_visits))))
+    ids.update((("cert", vid, k, n), i) for i, vid, k, n in session.execute(
+        select(ct.c.id, ct.c.visit_id, ct.c.kind, ct.c.number).where(ct.c.visit_id.in_(doc_visits))))
+    return ids
+
+
 # --- entry point -----------------------------------------------------------------------------------------
 
 
@@ -507,23 +547,7 @@ def _store_pg(session: Session, batch: IngestBatch, part: list[PreparedVisit]) -
             return result
         result.resources = sum(c.p.rec.resource_count() for c in changed)
 
-        # Replaced visits: remember their documents (and referral decisions), then drop child rows.
-        carried: dict[tuple, tuple] = {}
-        previous: set[tuple] = set()
-        updated_ids = [c.visit_id for c in changed if c.version > 1]
-        if updated_ids:
-            cur.execute("SELECT visit_id, number, status, decided_at, decided_by FROM health_referrals "
-                        "WHERE visit_id = ANY(%s)", (updated_ids,))
-            for vid, number, status, decided_at, decided_by in cur.fetchall():
-                carried[("ref", vid, number)] = (status, decided_at, decided_by)
-                previous.add(("ref", vid, number))
-            cur.execute("SELECT visit_id, number FROM health_appointments WHERE visit_id = ANY(%s)", (updated_ids,))
-            previous.update(("appt", vid, number) for vid, number in cur.fetchall())
-            cur.execute("SELECT visit_id, kind, number FROM health_certificates WHERE visit_id = ANY(%s)",
-                        (updated_ids,))
-            previous.update(("cert", vid, kind, number) for vid, kind, number in cur.fetchall())
-            for table, _cols in CHILD_TABLES:
-                cur.execute(f"DELETE FROM {table.name} WHERE visit_id = ANY(%s)", (updated_ids,))
+        carried, previous = _replace_children(session, changed)
 
         children = _Children()
         for ch in changed:
@@ -533,22 +557,8 @@ def _store_pg(session: Session, batch: IngestBatch, part: list[PreparedVisit]) -
             if rows:
                 _copy(cur, table.name, cols, rows)
 
-        # Ids of issued documents, for their events (few rows: only visits that issue documents).
-        ids: dict[tuple, int] = {}
-        doc_visits = sorted({ch.visit_id for ch in changed
-                             if ch.p.rec.referrals or ch.p.rec.appointments or ch.p.rec.certificates})
-        if doc_visits:
-            cur.execute("SELECT id, visit_id, number FROM health_referrals WHERE visit_id = ANY(%s)", (doc_visits,))
-            ids.update((("ref", vid, num), i) for i, vid, num in cur.fetchall())
-            cur.execute("SELECT id, visit_id, number FROM health_appointments WHERE visit_id = ANY(%s)",
-                        (doc_visits,))
-            ids.update((("appt", vid, num), i) for i, vid, num in cur.fetchall())
-            cur.execute("SELECT id, visit_id, kind, number FROM health_certificates WHERE visit_id = ANY(%s)",
-                        (doc_visits,))
-            ids.update((("cert", vid, kind, num), i) for i, vid, kind, num in cur.fetchall())
-
         events = [("health.visit.accepted", _visit_event(ch)) for ch in changed]
-        events += _doc_events(changed, ids, previous)
+        events += _doc_events(changed, _document_ids(session, changed), previous)
         uuid4 = uuid.uuid4
         _copy(cur, "outbox", OUTBOX_COLS, ((str(uuid4()), topic, _dumps(payload), now, 0) for topic, payload in events))
 
@@ -616,22 +626,7 @@ def _store_generic(session: Session, batch: IngestBatch, part: list[PreparedVisi
         {"visit_id": c.visit_id, "version": c.version, "content_hash": c.p.digest, "batch_id": batch.id,
          "record": json.loads(c.p.body), "received_at": now} for c in changed])
 
-    carried: dict[tuple, tuple] = {}
-    previous: set[tuple] = set()
-    updated_ids = [c.visit_id for c in changed if c.version > 1]
-    if updated_ids:
-        rt, at, ct = Referral.__table__, Appointment.__table__, Certificate.__table__
-        for vid, number, status, decided_at, decided_by in session.execute(
-                select(rt.c.visit_id, rt.c.number, rt.c.status, rt.c.decided_at, rt.c.decided_by)
-                .where(rt.c.visit_id.in_(updated_ids))):
-            carried[("ref", vid, number)] = (status, decided_at, decided_by)
-            previous.add(("ref", vid, number))
-        previous.update(("appt", vid, n) for vid, n in session.execute(
-            select(at.c.visit_id, at.c.number).where(at.c.visit_id.in_(updated_ids))))
-        previous.update(("cert", vid, k, n) for vid, k, n in session.execute(
-            select(ct.c.visit_id, ct.c.kind, ct.c.number).where(ct.c.visit_id.in_(updated_ids))))
-        for table, _cols in CHILD_TABLES:
-            session.execute(delete(table).where(table.c.visit_id.in_(updated_ids)))
+    carried, previous = _replace_children(session, changed)
 
     children = _Children()
     for ch in changed:
@@ -641,19 +636,8 @@ def _store_generic(session: Session, batch: IngestBatch, part: list[PreparedVisi
         if rows:
             session.execute(insert(table), [dict(zip(cols, r)) for r in rows])
 
-    ids: dict[tuple, int] = {}
-    doc_visits = [ch.visit_id for ch in changed
-                  if ch.p.rec.referrals or ch.p.rec.appointments or ch.p.rec.certificates]
-    if doc_visits:
-        rt, at, ct = Referral.__table__, Appointment.__table__, Certificate.__table__
-        ids.update((("ref", vid, n), i) for i, vid, n in session.execute(
-            select(rt.c.id, rt.c.visit_id, rt.c.number).where(rt.c.visit_id.in_(doc_visits))))
-        ids.update((("appt", vid, n), i) for i, vid, n in session.execute(
-            select(at.c.id, at.c.visit_id, at.c.number).where(at.c.visit_id.in_(doc_visits))))
-        ids.update((("cert", vid, k, n), i) for i, vid, k, n in session.execute(
-            select(ct.c.id, ct.c.visit_id, ct.c.kind, ct.c.number).where(ct.c.visit_id.in_(doc_visits))))
     events = [("health.visit.accepted", _visit_event(ch)) for ch in changed]
-    events += _doc_events(changed, ids, previous)
+    events += _doc_events(changed, _document_ids(session, changed), previous)
     session.execute(insert(OutboxEvent.__table__), [
         {"event_id": str(uuid.uuid4()), "topic": topic, "payload": json.loads(_dumps(payload)), "occurred_at": now,
          "attempts": 0} for topic, payload in events])
