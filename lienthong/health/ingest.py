@@ -202,13 +202,14 @@ class PreparedVisit:
     rec: VisitRecord
     body: str  # canonical JSON of the record (stored in ``record``)
     digest: str  # == rec.content_hash()
+    source_digest: str | None = None  # digest of the submitted files (XML 130), see Visit.source_digest
 
 
-def prepare_visit(rec: VisitRecord) -> PreparedVisit:
+def prepare_visit(rec: VisitRecord, source_digest: str | None = None) -> PreparedVisit:
     # The record's canonical JSON (as VisitRecord.content_hash() digests it), computed once and
     # reused as the stored JSON.
     body = canonical_json(rec)
-    return PreparedVisit(rec, body, hashlib.sha256(body.encode()).hexdigest())
+    return PreparedVisit(rec, body, hashlib.sha256(body.encode()).hexdigest(), source_digest)
 
 
 def _rounds(prepared: list[PreparedVisit]) -> list[list[PreparedVisit]]:
@@ -226,7 +227,7 @@ def _rounds(prepared: list[PreparedVisit]) -> list[list[PreparedVisit]]:
 
 VISIT_COLS = ("facility_code", "ma_lk", "personal_id", "content_hash", "source", "patient_name", "birth_date",
               "sex", "insurance_card", "visit_type", "admitted_at", "discharged_at", "main_icd", "diagnosis_text",
-              "outcome", "discharge_type", "blood_group", "weight_kg", "height_cm")
+              "outcome", "discharge_type", "blood_group", "weight_kg", "height_cm", "source_digest")
 STAGE_COLS = VISIT_COLS + ("record",)  # the record goes to health_visit_versions only
 
 DIAG_COLS = ("visit_id", "personal_id", "icd10", "name", "is_primary", "diagnosed_at")
@@ -250,7 +251,7 @@ def _visit_row(p: PreparedVisit, conv) -> tuple:
     r = p.rec
     return (r.facility_code, r.ma_lk, r.personal_id, p.digest, r.source, r.patient_name, r.birth_date, r.sex,
             r.insurance_card, r.visit_type, conv(r.admitted_at), conv(r.discharged_at), r.main_icd,
-            r.diagnosis_text, r.outcome, r.discharge_type, r.blood_group, r.weight_kg, r.height_cm)
+            r.diagnosis_text, r.outcome, r.discharge_type, r.blood_group, r.weight_kg, r.height_cm, p.source_digest)
 
 
 @dataclass
@@ -433,7 +434,7 @@ CREATE TEMP TABLE IF NOT EXISTS lt_stage_visits (
     source varchar(8), patient_name varchar(255), birth_date date, sex varchar(1), insurance_card varchar(50),
     visit_type varchar(2), admitted_at timestamptz, discharged_at timestamptz, main_icd varchar(10),
     diagnosis_text text, outcome varchar(2), discharge_type varchar(2), blood_group varchar(4),
-    weight_kg numeric(6,2), height_cm numeric(6,1), record jsonb
+    weight_kg numeric(6,2), height_cm numeric(6,1), source_digest varchar(64), record jsonb
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS lt_stage_profiles (
     personal_id varchar(12), chronic_conditions jsonb

@@ -54,6 +54,9 @@ class Visit(Base):
     personal_id: Mapped[str | None] = mapped_column(String(12), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # Digest of the submitted files this version came from (XML 130: every FILEHOSO of the HOSO):
+    # an identical resubmission is recognised before it is parsed and validated again.
+    source_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     source: Mapped[str] = mapped_column(String(8))
     batch_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     patient_name: Mapped[str] = mapped_column(String(255))
@@ -77,6 +80,7 @@ class Visit(Base):
     __table_args__ = (
         UniqueConstraint("facility_code", "ma_lk", name="uq_health_visits_facility_malk"),
         Index("ix_health_visits_person_time", "personal_id", "admitted_at"),
+        Index("ix_health_visits_source_digest", "source_digest"),
     )
 
 

@@ -30,6 +30,7 @@ duplicates. Processing is synchronous (the HTTP request waits for the receipt).
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -42,10 +43,12 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, BinaryIO
 
+from sqlalchemy import select, text
+
 from lienthong.db import session_factory, utcnow
 from lienthong.errors import DomainError
 from lienthong.health import ingest
-from lienthong.health.models import IngestBatch
+from lienthong.health.models import IngestBatch, Visit
 from lienthong.health.records import (
     BLOOD_GROUPS, AppointmentRec, CertificateRec, DiagnosisRec, LabResultRec, MedicationRec, ReferralRec, VisitRecord,
 )
@@ -218,6 +221,11 @@ Progress = Callable[[IngestBatch, int], None]  # (batch, bytes read so far)
 # caller stores the results in submission order. Worth it from a few MB on; small files stay in-process.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 WORK_GROUP = 100  # dossiers per task sent to a worker
+# PostgreSQL: statistics of health_visits are refreshed after this many new visits in one ingest
+# (and at its end from ANALYZE_AT_END), so that the identical-HOSO look-ups of an immediate
+# resubmission use the index rather than a plan made for a smaller table.
+ANALYZE_EVERY = 10_000
+ANALYZE_AT_END = 1_000
 _pool = None
 _pool_size = 0
 _pool_lock = threading.Lock()
@@ -281,7 +289,7 @@ def process_dossier(dossier, expected: str, options=None) -> tuple[str | None, i
     prepared = None
     if result.accepted:
         try:
-            prepared = ingest.prepare_visit(dossier_to_visit(dossier, result.values))
+            prepared = ingest.prepare_visit(dossier_to_visit(dossier, result.values), dossier.source_digest)
             prepared.rec.raw = {}  # kept in prepared.body; frees memory (and pickling) while a chunk fills
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning("mapping failed for dossier %s (%s): %r", dossier.index, ma_lk, exc)
@@ -290,32 +298,69 @@ def process_dossier(dossier, expected: str, options=None) -> tuple[str | None, i
     return ma_lk, prepared, errors
 
 
+# Identical resubmissions: a HOSO whose files are byte for byte those a stored visit's current
+# version came from is counted unchanged without being parsed and validated again. Bump this when
+# validation or mapping changes what the same files are stored as: visits stored under another
+# value are then processed again on resubmission.
+SOURCE_DIGEST_VERSION = "xml130/1"
+
+
+def source_digest(files: list[tuple[str, str]]) -> str:
+    """Digest of a HOSO's ``(LOAIHOSO, NOIDUNGFILE)`` pairs, in submitted order."""
+    h = hashlib.sha256(SOURCE_DIGEST_VERSION.encode())
+    for loai, content in files:
+        h.update(b"\x00" + loai.encode() + b"\x01")
+        h.update(content.encode())
+    return h.hexdigest()
+
+
 class _Deferred:
     """A HOSO whose inner files are not decoded yet (picklable; materialized in a worker)."""
 
-    __slots__ = ("index", "line", "files", "facility_code", "declared", "max_file_bytes")
+    __slots__ = ("index", "line", "files", "facility_code", "declared", "max_file_bytes", "source_digest")
     record_count = 0  # read by the reader's statistics; the worker parses the records
 
-    def __init__(self, index, line, files, facility_code, declared, max_file_bytes):
+    def __init__(self, index, line, files, facility_code, declared, max_file_bytes, digest):
         self.index, self.line, self.files = index, line, files
         self.facility_code, self.declared, self.max_file_bytes = facility_code, declared, max_file_bytes
+        self.source_digest = digest
+
+    @property
+    def beyond_declared(self) -> bool:  # reported as an error by the parser: never skipped
+        return self.declared is not None and self.index > self.declared
 
 
-def _split_reader_class():
-    """An EnvelopeReader that only scans the envelope (one sequential stream, cheap) and leaves
-    base64 decoding and inner-file parsing (most of the parse cost) to the worker processes.
+class _Skipped:
+    """A HOSO identical to the stored current version of visit ``ma_lk`` (its files were not sent to a worker)."""
+
+    __slots__ = ("deferred",)
+
+    def __init__(self, deferred: _Deferred):
+        self.deferred = deferred
+
+
+def _reader_class(split: bool):
+    """The EnvelopeReader of an ingest: it adds each HOSO's :func:`source_digest`. With ``split``,
+    it only scans the envelope (one sequential stream, cheap) and leaves base64 decoding and
+    inner-file parsing (most of the parse cost) to the worker processes.
 
     Overrides the reader's public per-dossier step ``build_dossier(index, line, files, inner_parser)``;
     the workers run :func:`lienthong.gateway.xml130.parser.build_dossier` on the deferred HOSO.
     """
     from lienthong.gateway.xml130.parser import EnvelopeReader
 
+    class DigestReader(EnvelopeReader):
+        def build_dossier(self, index, line, files, inner_parser=None):
+            dossier = super().build_dossier(index, line, files, inner_parser)
+            dossier.source_digest = source_digest(files)
+            return dossier
+
     class SplitReader(EnvelopeReader):
         def build_dossier(self, index, line, files, inner_parser=None):
             return _Deferred(index, line, list(files), self.header.facility_code or "", self.header.declared_count,
-                             self.max_file_bytes)
+                             self.max_file_bytes, source_digest(files))
 
-    return SplitReader
+    return SplitReader if split else DigestReader
 
 
 _worker_parser = None
@@ -327,8 +372,10 @@ def _materialize(d: _Deferred):
 
     if _worker_parser is None:
         _worker_parser = hardened_parser()
-    return build_dossier(d.index, d.line, d.files, facility_code=d.facility_code, declared_count=d.declared,
-                         max_file_bytes=d.max_file_bytes, parser=_worker_parser)
+    dossier = build_dossier(d.index, d.line, d.files, facility_code=d.facility_code, declared_count=d.declared,
+                            max_file_bytes=d.max_file_bytes, parser=_worker_parser)
+    dossier.source_digest = d.source_digest
+    return dossier
 
 
 def _warm() -> int:
@@ -394,15 +441,18 @@ def _relax_gc(on: bool) -> None:
                 _gc_saved = None
 
 
-def _processed(reader, expected_of: Callable[[], str], workers: int, chunk_size: int):
+def _processed(reader, expected_of: Callable[[], str], workers: int, chunk_size: int, options=None,
+               known: Callable[[list[str]], dict[str, str]] | None = None):
     """(ma_lk, prepared | None, errors) per dossier, in envelope order.
 
     With workers, up to about one chunk of dossiers is queued ahead, so the workers keep going while
-    the caller stores the previous chunk.
+    the caller stores the previous chunk. ``known(digests)`` -> ``{source digest: MA_LK}`` of the
+    stored visits whose current version came from identical files: those HOSO are not sent to a
+    worker but come back as ``(ma_lk, _Skipped, [])`` (the caller decides, see :func:`ingest_xml130`).
     """
     it = iter(reader)
     expected = None
-    options = validation_options()
+    options = options if options is not None else validation_options()
     if workers < 1:
         for dossier in it:
             if expected is None:
@@ -412,6 +462,19 @@ def _processed(reader, expected_of: Callable[[], str], workers: int, chunk_size:
     pool = _get_pool(workers)
     pending: deque = deque()
     group: list = []
+
+    def submit(group: list) -> None:
+        found = known([d.source_digest for d in group]) if known is not None else {}
+        skip = [d.source_digest in found and not d.beyond_declared for d in group]
+        todo = [d for d, s in zip(group, skip) if not s]
+        pending.append((group, skip, found, pool.submit(_process_group, todo, expected, options) if todo else None))
+
+    def results(entry):
+        group, skip, found, future = entry
+        done = iter(future.result() if future is not None else ())
+        for d, s in zip(group, skip):
+            yield (found[d.source_digest], _Skipped(d), []) if s else next(done)
+
     _relax_gc(True)
     try:
         for dossier in it:
@@ -419,21 +482,22 @@ def _processed(reader, expected_of: Callable[[], str], workers: int, chunk_size:
                 expected = expected_of()
             group.append(dossier)
             if len(group) >= WORK_GROUP:
-                pending.append(pool.submit(_process_group, group, expected, options))
+                submit(group)
                 group = []
                 while len(pending) > 2 * workers + chunk_size // WORK_GROUP:
-                    yield from pending.popleft().result()
+                    yield from results(pending.popleft())
         if group:
-            pending.append(pool.submit(_process_group, group, expected, options))
+            submit(group)
         while pending:
-            yield from pending.popleft().result()
+            yield from results(pending.popleft())
     except BrokenProcessPool:
         _discard_pool(pool)  # a worker died (e.g. out of memory): the next ingest gets a fresh pool
         raise
     finally:
         _relax_gc(False)
-        for future in pending:
-            future.cancel()
+        for entry in pending:
+            if entry[3] is not None:
+                entry[3].cancel()
 
 
 def ingest_xml130(source: str | BinaryIO, principal: Principal, *, database_url: str | None = None,
@@ -450,9 +514,13 @@ def ingest_xml130(source: str | BinaryIO, principal: Principal, *, database_url:
     map and hash (0 = all in this process; default: 0 for small inputs, :func:`default_workers` for
     files from :data:`PARALLEL_MIN_BYTES`). ``chunk_size``:
     dossiers per transaction (default ``LIENTHONG_INGEST_CHUNK`` or :data:`ingest.CHUNK_VISITS`).
+
+    With workers, a HOSO whose files are identical to those of a stored visit's current version
+    (:func:`source_digest`) is counted unchanged without being sent to a worker, unless an earlier
+    HOSO of the same file has the same MA_LK (then it is processed here, in order, as any other).
     """
     from lienthong.gateway.xml130.errors import EnvelopeError
-    from lienthong.gateway.xml130.parser import DEFAULT_MAX_FILE_BYTES, EnvelopeReader
+    from lienthong.gateway.xml130.parser import DEFAULT_MAX_FILE_BYTES
 
     expected = facility_code or principal.facility_code
     if not expected and principal.kind != "system":
@@ -463,13 +531,18 @@ def ingest_xml130(source: str | BinaryIO, principal: Principal, *, database_url:
     if workers is None:
         big = isinstance(source, (str, os.PathLike)) and os.path.getsize(source) >= PARALLEL_MIN_BYTES
         workers = default_workers() if big else 0
-    reader_class = _split_reader_class() if workers >= 1 else EnvelopeReader
-    reader = reader_class(source, max_file_bytes=max_file_bytes or DEFAULT_MAX_FILE_BYTES)
+    reader = _reader_class(workers >= 1)(source, max_file_bytes=max_file_bytes or DEFAULT_MAX_FILE_BYTES)
     session = session_factory(database_url)()
     batch: IngestBatch | None = None
     records: list[ingest.PreparedVisit] = []
     errors: list[dict] = []
-    seen = rejected = 0
+    seen = rejected = skipped = 0
+    new_visits = 0  # since the last ANALYZE (PostgreSQL)
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    options = validation_options()
+    # MA_LK of every HOSO of this file so far (~100 bytes each): an identical HOSO is skipped only
+    # if no earlier one in the file touched the same visit.
+    file_malks: set[str] = set()
 
     def open_batch() -> IngestBatch:
         nonlocal expected
@@ -493,20 +566,52 @@ def ingest_xml130(source: str | BinaryIO, principal: Principal, *, database_url:
             batch = open_batch()
         return expected
 
+    def known(digests: list[str]) -> dict[str, str]:
+        # By digest alone (its own index; the facility is checked here): with stale statistics,
+        # e.g. right after a large first ingest, a facility condition in SQL can make the planner
+        # scan the facility's visits for every group.
+        rows = session.execute(select(Visit.source_digest, Visit.facility_code, Visit.ma_lk)
+                               .where(Visit.source_digest.in_(digests)))
+        return {digest: ma_lk for digest, facility, ma_lk in rows if facility == expected}
+
+    def analyze(at_least: int) -> None:
+        nonlocal new_visits
+        if is_pg and new_visits >= at_least:
+            session.execute(text("ANALYZE health_visits"))
+            session.commit()
+            new_visits = 0
+
     def flush() -> None:
-        nonlocal seen, rejected
-        ingest.store_visits(session, batch, records)
+        nonlocal seen, rejected, skipped, new_visits
+        stored = ingest.store_visits(session, batch, records)
         ingest.add_rejections(batch, dossiers=seen, rejected=rejected, errors=errors)
+        batch.unchanged += skipped
         session.commit()
+        new_visits += stored.accepted
+        analyze(ANALYZE_EVERY)
         records.clear()
         errors.clear()
-        seen = rejected = 0
+        seen = rejected = skipped = 0
         if progress is not None:
             progress(batch, reader.stats.bytes_read)
 
     try:
         try:
-            for _ma_lk, prepared, dossier_errors in _processed(reader, expected_of, workers, chunk_size):
+            for ma_lk, prepared, dossier_errors in _processed(reader, expected_of, workers, chunk_size, options,
+                                                              known):
+                if isinstance(prepared, _Skipped):
+                    if ma_lk in file_malks:  # the visit changed earlier in this file: process it in order
+                        ma_lk, prepared, dossier_errors = process_dossier(
+                            _materialize(prepared.deferred), expected, options)
+                    else:
+                        file_malks.add(ma_lk)
+                        seen += 1
+                        skipped += 1
+                        if seen >= chunk_size:
+                            flush()
+                        continue
+                if ma_lk:
+                    file_malks.add(ma_lk)
                 seen += 1
                 if prepared is None:
                     rejected += 1
@@ -522,6 +627,7 @@ def ingest_xml130(source: str | BinaryIO, principal: Principal, *, database_url:
                                   errors=[error_dict(None, e) for e in reader.envelope_errors])
             ingest.finish_batch(session, principal, batch)
             session.commit()
+            analyze(ANALYZE_AT_END)
             return batch
         except EnvelopeError as exc:
             session.rollback()  # the chunk in flight; committed chunks stay

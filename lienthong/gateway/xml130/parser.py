@@ -146,6 +146,7 @@ class Dossier:
     tables: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     errors: list[FieldError] = field(default_factory=list)
     file_types: list[str] = field(default_factory=list)  # LOAIHOSO values in submitted order
+    source_digest: str | None = None  # set by the ingest: digest of the submitted files
 
     @property
     def has_errors(self) -> bool:

@@ -363,3 +363,66 @@ def test_personal_ids_of_births_abroad_follow_the_configured_prefixes(db_url, mo
     assert (batch.accepted, batch.rejected) == (1, 0), batch.errors
     with session_factory(db_url)() as s:
         assert s.scalars(select(Visit.personal_id).where(Visit.ma_lk == "LKA")).one() == "999090000123"
+
+
+class _InlinePool:
+    """Stands in for the worker pool: runs each group here and records the HOSO sent to it."""
+
+    def __init__(self):
+        self.sent: list = []
+
+    def submit(self, fn, group, *args):
+        from concurrent.futures import Future
+
+        self.sent.extend(d.index for d in group)
+        future = Future()
+        future.set_result(fn(group, *args))
+        return future
+
+
+@pytest.fixture
+def inline_pool(monkeypatch):
+    from lienthong.health import xml_mapping
+
+    pool = _InlinePool()
+    monkeypatch.setattr(xml_mapping, "_get_pool", lambda workers: pool)
+    return pool
+
+
+def _medications(url, ma_lk) -> int:
+    with session_factory(url)() as s:
+        v = s.scalars(select(Visit).where(Visit.ma_lk == ma_lk)).one()
+        return v.version, s.scalar(select(func.count()).select_from(Medication).where(Medication.visit_id == v.id))
+
+
+def test_identical_hoso_are_not_validated_again(db_url, inline_pool, monkeypatch):
+    from lienthong.health import xml_mapping
+
+    env = envelope(FAC, [good(f"LK{i}", **totals(1)) for i in range(3)])
+    first = run(db_url, env, workers=0)  # digests are the same in both modes
+    assert (first.accepted, first.unchanged) == (3, 0)
+    again = run(db_url, env, workers=1)
+    assert inline_pool.sent == []  # nothing parsed or validated again
+    assert (again.dossiers, again.accepted, again.updated, again.unchanged, again.rejected) == (3, 0, 0, 3, 0)
+    changed = envelope(FAC, [good("LK0", **totals(1)), good("LK1", meds=2, **totals(2)), good("LK2", **totals(1))])
+    third = run(db_url, changed, workers=1)
+    assert inline_pool.sent == [2]  # only the changed HOSO
+    assert (third.accepted, third.updated, third.unchanged) == (0, 1, 2)
+    assert _medications(db_url, "LK1") == (2, 2)
+    # Another digest version (validation or mapping changed): everything is processed again; the
+    # content is the same, so nothing is written
+    inline_pool.sent.clear()
+    monkeypatch.setattr(xml_mapping, "SOURCE_DIGEST_VERSION", "xml130/test")
+    fourth = run(db_url, changed, workers=1)
+    assert inline_pool.sent == [1, 2, 3] and (fourth.updated, fourth.unchanged) == (0, 3)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_visit_twice_in_one_file_ends_as_its_last_hoso(db_url, inline_pool, workers):
+    # Stored: LK1 with 1 medication. The file changes it (2 medications), then repeats the stored
+    # HOSO: the last one wins, as without the identical-HOSO shortcut.
+    old = good("LK1", **totals(1))
+    run(db_url, envelope(FAC, [old]), workers=0)
+    batch = run(db_url, envelope(FAC, [good("LK1", meds=2, **totals(2)), old]), workers=workers)
+    assert (batch.updated, batch.unchanged, batch.rejected) == (2, 0, 0)
+    assert _medications(db_url, "LK1") == (3, 1)
