@@ -80,7 +80,8 @@ class Visit(Base):
     __table_args__ = (
         UniqueConstraint("facility_code", "ma_lk", name="uq_health_visits_facility_malk"),
         Index("ix_health_visits_person_time", "personal_id", "admitted_at"),
-        Index("ix_health_visits_source_digest", "source_digest"),
+        # equality look-ups only: a hash index (4-byte codes) is far smaller than a B-tree of 64-character keys
+        Index("ix_health_visits_source_digest", "source_digest", postgresql_using="hash"),
     )
 
 

@@ -18,7 +18,7 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     # Existing visits keep NULL: their next resubmission is parsed and validated as before.
     op.add_column('health_visits', sa.Column('source_digest', sa.String(length=64), nullable=True))
-    op.create_index('ix_health_visits_source_digest', 'health_visits', ['source_digest'])
+    op.create_index('ix_health_visits_source_digest', 'health_visits', ['source_digest'], postgresql_using='hash')
 
 
 def downgrade() -> None:
