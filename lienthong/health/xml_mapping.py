@@ -37,7 +37,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -339,28 +339,35 @@ class _Skipped:
         self.deferred = deferred
 
 
-def _reader_class(split: bool):
-    """The EnvelopeReader of an ingest: it adds each HOSO's :func:`source_digest`. With ``split``,
-    it only scans the envelope (one sequential stream, cheap) and leaves base64 decoding and
-    inner-file parsing (most of the parse cost) to the worker processes.
+def _reader_class():
+    """The EnvelopeReader of an ingest: it only scans the envelope (one sequential stream, cheap)
+    and digests each HOSO's files (:func:`source_digest`); base64 decoding and inner-file parsing
+    (most of the parse cost) are left to whoever processes the deferred HOSO (a worker process, or
+    this one), so an identical HOSO can be skipped before either.
 
     Overrides the reader's public per-dossier step ``build_dossier(index, line, files, inner_parser)``;
-    the workers run :func:`lienthong.gateway.xml130.parser.build_dossier` on the deferred HOSO.
+    :func:`_materialize` runs :func:`lienthong.gateway.xml130.parser.build_dossier` on the deferred HOSO.
     """
     from lienthong.gateway.xml130.parser import EnvelopeReader
-
-    class DigestReader(EnvelopeReader):
-        def build_dossier(self, index, line, files, inner_parser=None):
-            dossier = super().build_dossier(index, line, files, inner_parser)
-            dossier.source_digest = source_digest(files)
-            return dossier
 
     class SplitReader(EnvelopeReader):
         def build_dossier(self, index, line, files, inner_parser=None):
             return _Deferred(index, line, list(files), self.header.facility_code or "", self.header.declared_count,
                              self.max_file_bytes, source_digest(files))
 
-    return SplitReader if split else DigestReader
+    return SplitReader
+
+
+class _InProcess:
+    """The worker pool's ``submit`` for ``workers=0``: each group is processed here, at once."""
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # noqa: BLE001 - re-raised by result(), in envelope order
+            future.set_exception(exc)
+        return future
 
 
 _worker_parser = None
@@ -445,21 +452,16 @@ def _processed(reader, expected_of: Callable[[], str], workers: int, chunk_size:
                known: Callable[[list[str]], dict[str, str]] | None = None):
     """(ma_lk, prepared | None, errors) per dossier, in envelope order.
 
-    With workers, up to about one chunk of dossiers is queued ahead, so the workers keep going while
-    the caller stores the previous chunk. ``known(digests)`` -> ``{source digest: MA_LK}`` of the
-    stored visits whose current version came from identical files: those HOSO are not sent to a
-    worker but come back as ``(ma_lk, _Skipped, [])`` (the caller decides, see :func:`ingest_xml130`).
+    Dossiers go in groups of :data:`WORK_GROUP` to the worker processes (``workers=0``: processed
+    here); up to about one chunk is queued ahead, so the workers keep going while the caller stores
+    the previous chunk. ``known(digests)`` -> ``{source digest: MA_LK}`` of the stored visits whose
+    current version came from identical files: those HOSO are not processed but come back as
+    ``(ma_lk, _Skipped, [])`` (the caller decides, see :func:`ingest_xml130`).
     """
     it = iter(reader)
     expected = None
     options = options if options is not None else validation_options()
-    if workers < 1:
-        for dossier in it:
-            if expected is None:
-                expected = expected_of()
-            yield process_dossier(dossier, expected, options)
-        return
-    pool = _get_pool(workers)
+    pool = _get_pool(workers) if workers >= 1 else _InProcess()
     pending: deque = deque()
     group: list = []
 
@@ -475,21 +477,30 @@ def _processed(reader, expected_of: Callable[[], str], workers: int, chunk_size:
         for d, s in zip(group, skip):
             yield (found[d.source_digest], _Skipped(d), []) if s else next(done)
 
+    from lienthong.gateway.xml130.errors import EnvelopeError
+
     _relax_gc(True)
     try:
-        for dossier in it:
-            if expected is None:
-                expected = expected_of()
-            group.append(dossier)
-            if len(group) >= WORK_GROUP:
-                submit(group)
-                group = []
-                while len(pending) > 2 * workers + chunk_size // WORK_GROUP:
-                    yield from results(pending.popleft())
+        try:
+            for dossier in it:
+                if expected is None:
+                    expected = expected_of()
+                group.append(dossier)
+                if len(group) >= WORK_GROUP:
+                    submit(group)
+                    group = []
+                    while len(pending) > 2 * workers + chunk_size // WORK_GROUP:
+                        yield from results(pending.popleft())
+        except EnvelopeError as exc:  # the envelope breaks here: what was read before comes out first
+            broken: EnvelopeError | None = exc
+        else:
+            broken = None
         if group:
             submit(group)
         while pending:
             yield from results(pending.popleft())
+        if broken is not None:
+            raise broken
     except BrokenProcessPool:
         _discard_pool(pool)  # a worker died (e.g. out of memory): the next ingest gets a fresh pool
         raise
@@ -515,9 +526,10 @@ def ingest_xml130(source: str | BinaryIO, principal: Principal, *, database_url:
     files from :data:`PARALLEL_MIN_BYTES`). ``chunk_size``:
     dossiers per transaction (default ``LIENTHONG_INGEST_CHUNK`` or :data:`ingest.CHUNK_VISITS`).
 
-    With workers, a HOSO whose files are identical to those of a stored visit's current version
-    (:func:`source_digest`) is counted unchanged without being sent to a worker, unless an earlier
-    HOSO of the same file has the same MA_LK (then it is processed here, in order, as any other).
+    A HOSO whose files are identical to those of a stored visit's current version
+    (:func:`source_digest`) is counted unchanged without being parsed or validated, unless an
+    earlier HOSO of the same file has the same MA_LK (then it is processed here, in order, as any
+    other).
     """
     from lienthong.gateway.xml130.errors import EnvelopeError
     from lienthong.gateway.xml130.parser import DEFAULT_MAX_FILE_BYTES
@@ -531,7 +543,7 @@ def ingest_xml130(source: str | BinaryIO, principal: Principal, *, database_url:
     if workers is None:
         big = isinstance(source, (str, os.PathLike)) and os.path.getsize(source) >= PARALLEL_MIN_BYTES
         workers = default_workers() if big else 0
-    reader = _reader_class(workers >= 1)(source, max_file_bytes=max_file_bytes or DEFAULT_MAX_FILE_BYTES)
+    reader = _reader_class()(source, max_file_bytes=max_file_bytes or DEFAULT_MAX_FILE_BYTES)
     session = session_factory(database_url)()
     batch: IngestBatch | None = None
     records: list[ingest.PreparedVisit] = []

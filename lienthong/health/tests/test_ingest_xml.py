@@ -401,6 +401,7 @@ def test_identical_hoso_are_not_validated_again(db_url, inline_pool, monkeypatch
     env = envelope(FAC, [good(f"LK{i}", **totals(1)) for i in range(3)])
     first = run(db_url, env, workers=0)  # digests are the same in both modes
     assert (first.accepted, first.unchanged) == (3, 0)
+    assert (run(db_url, env, workers=0).unchanged, inline_pool.sent) == (3, [])  # in process too
     again = run(db_url, env, workers=1)
     assert inline_pool.sent == []  # nothing parsed or validated again
     assert (again.dossiers, again.accepted, again.updated, again.unchanged, again.rejected) == (3, 0, 0, 3, 0)
@@ -426,3 +427,13 @@ def test_a_visit_twice_in_one_file_ends_as_its_last_hoso(db_url, inline_pool, wo
     batch = run(db_url, envelope(FAC, [good("LK1", meds=2, **totals(2)), old]), workers=workers)
     assert (batch.updated, batch.unchanged, batch.rejected) == (2, 0, 0)
     assert _medications(db_url, "LK1") == (3, 1)
+
+
+def test_with_workers_the_dossiers_read_before_a_break_are_kept(db_url, inline_pool):
+    env = envelope(FAC, [good(f"LK{i}", **totals(1)) for i in range(3)])
+    cut = env.index(b"<HOSO>", env.index(b"</HOSO>", env.index(b"</HOSO>") + 1)) + 10  # inside the third
+    batch = run(db_url, env[:cut] + b"<<<broken", chunk_size=1, workers=1)
+    assert (batch.status, batch.accepted) == ("failed", 2)  # the group in progress was processed first
+    assert batch.errors[-1]["code"] == "malformed_xml"
+    with session_factory(db_url)() as s:
+        assert sorted(s.scalars(select(Visit.ma_lk))) == ["LK0", "LK1"]
