@@ -24,7 +24,9 @@ The pipeline (:func:`ingest_xml130`) streams the envelope (constant memory: one 
 at a time), validates every dossier, stores the valid ones with :func:`store_visits` and commits
 every ``chunk_size`` dossiers together with the receipt counters, so a killed process keeps
 everything up to the last commit and a resubmission of the same file completes it without
-duplicates. Processing is synchronous (the HTTP request waits for the receipt).
+duplicates; a HOSO identical to the one a visit's current version came from is counted unchanged
+without being parsed again (:func:`source_digest`). Processing is synchronous (the HTTP request
+waits for the receipt).
 """
 
 from __future__ import annotations
