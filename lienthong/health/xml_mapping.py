@@ -333,7 +333,8 @@ class _Deferred:
 
 
 class _Skipped:
-    """A HOSO identical to the stored current version of visit ``ma_lk`` (its files were not sent to a worker)."""
+    """A HOSO whose files are those of a stored visit's current version: not decoded, parsed nor
+    validated (:func:`_processed` yields it with that visit's MA_LK)."""
 
     __slots__ = ("deferred",)
 
