@@ -422,10 +422,6 @@ def visit_page(session: Session, principal: Principal, personal_id: str, *, befo
     return page
 
 
-def to_vn(value: datetime | None) -> datetime | None:
-    return aware(value).astimezone(VN_TZ) if value else None
-
-
 def vn_day_bounds(day: date) -> tuple[datetime, datetime]:
     """[start, end) of a calendar day in Vietnam time, as UTC datetimes."""
     start = datetime(day.year, day.month, day.day, tzinfo=VN_TZ).astimezone(UTC)

@@ -39,12 +39,12 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from lienthong.db import utcnow
+from lienthong.db import aware, utcnow
 from lienthong.events.models import OutboxEvent
 from lienthong.health.models import (
     Appointment, Certificate, Diagnosis, HealthProfile, IngestBatch, LabResult, Medication, Referral, Visit,
@@ -182,11 +182,7 @@ def receipt(batch: IngestBatch, *, max_errors: int | None = None) -> dict:
 
 
 def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
+    return aware(value).isoformat() if value is not None else None
 
 
 # --- preparation ---------------------------------------------------------------------------------------
@@ -247,10 +243,10 @@ CHILD_TABLES = (
 )
 
 
-def _visit_row(p: PreparedVisit, conv) -> tuple:
+def _visit_row(p: PreparedVisit) -> tuple:
     r = p.rec
     return (r.facility_code, r.ma_lk, r.personal_id, p.digest, r.source, r.patient_name, r.birth_date, r.sex,
-            r.insurance_card, r.visit_type, conv(r.admitted_at), conv(r.discharged_at), r.main_icd,
+            r.insurance_card, r.visit_type, r.admitted_at, r.discharged_at, r.main_icd,
             r.diagnosis_text, r.outcome, r.discharge_type, r.blood_group, r.weight_kg, r.height_cm, p.source_digest)
 
 
@@ -267,10 +263,10 @@ class _Children:
     def __init__(self):
         self.rows: dict[str, list[tuple]] = {t.name: [] for t, _ in CHILD_TABLES}
 
-    def add(self, ch: _Changed, conv, dumps, carried: dict) -> None:
+    def add(self, ch: _Changed, dumps, carried: dict) -> None:
         r = ch.p.rec
         vid, pid, fac = ch.visit_id, r.personal_id, r.facility_code
-        at = conv(r.admitted_at)
+        at = r.admitted_at
         rows = self.rows
         out = rows["health_diagnoses"]
         for d in r.diagnoses:
@@ -278,19 +274,19 @@ class _Children:
         out = rows["health_lab_results"]
         for x in r.lab_results:
             out.append((vid, pid, x.service_code, x.indicator_code, x.name, x.value, x.unit, x.conclusion,
-                        conv(x.result_at)))
+                        x.result_at))
         out = rows["health_medications"]
         for m in r.medications:
             out.append((vid, pid, m.drug_code, m.name, m.strength, m.route, m.dosage, m.quantity, m.unit,
-                        conv(m.ordered_at)))
+                        m.ordered_at))
         for x in r.referrals:
             status, decided_at, decided_by = carried.get(("ref", vid, x.number), ("issued", None, None))
             rows["health_referrals"].append((vid, pid, x.number, fac, x.to_facility, x.reason_code, x.diagnosis,
-                                             conv(x.issued_at), status, decided_at, decided_by))
+                                             x.issued_at, status, decided_at, decided_by))
         for x in r.appointments:
-            rows["health_appointments"].append((vid, pid, x.number, fac, conv(x.appointment_at), x.diagnosis))
+            rows["health_appointments"].append((vid, pid, x.number, fac, x.appointment_at, x.diagnosis))
         for c in r.certificates:
-            rows["health_certificates"].append((vid, pid, c.kind, fac, c.number, conv(c.issued_at), c.valid_until,
+            rows["health_certificates"].append((vid, pid, c.kind, fac, c.number, c.issued_at, c.valid_until,
                                                 dumps(c.data)))
 
 
@@ -488,10 +484,6 @@ ON CONFLICT (personal_id) DO UPDATE SET
 """
 
 
-def _ident(x):
-    return x
-
-
 def _dumps(value) -> str:
     return json.dumps(value, default=json_default, ensure_ascii=False, separators=(",", ":"))
 
@@ -535,7 +527,7 @@ def _store_pg(session: Session, batch: IngestBatch, part: list[PreparedVisit]) -
         _use_lz4(cur, str(session.get_bind().url))
         cur.execute(_STAGE_DDL)
         cur.execute("TRUNCATE lt_stage_visits, lt_stage_profiles")
-        _copy(cur, "lt_stage_visits", STAGE_COLS, (_visit_row(p, _ident) + (p.body,) for p in todo))
+        _copy(cur, "lt_stage_visits", STAGE_COLS, (_visit_row(p) + (p.body,) for p in todo))
         cur.execute(_UPSERT_SQL, {"batch": batch.id, "now": now})
         returned = cur.fetchall()
         by_malk = {p.rec.ma_lk: p for p in todo}
@@ -552,7 +544,7 @@ def _store_pg(session: Session, batch: IngestBatch, part: list[PreparedVisit]) -
 
         children = _Children()
         for ch in changed:
-            children.add(ch, _ident, _dumps, carried)
+            children.add(ch, _dumps, carried)
         for table, cols in CHILD_TABLES:
             rows = children.rows[table.name]
             if rows:
@@ -576,12 +568,6 @@ def _store_pg(session: Session, batch: IngestBatch, part: list[PreparedVisit]) -
 # --- SQLite (and any other database) ----------------------------------------------------------------------
 
 
-def _to_utc(value):
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC)
-    return value
-
-
 def _store_generic(session: Session, batch: IngestBatch, part: list[PreparedVisit]) -> StoreResult:
     result = StoreResult()
     vt = Visit.__table__
@@ -595,7 +581,7 @@ def _store_generic(session: Session, batch: IngestBatch, part: list[PreparedVisi
             existing[malk] = (vid, version, digest)
 
     def row(p: PreparedVisit) -> dict:
-        values = dict(zip(VISIT_COLS, _visit_row(p, _to_utc)))
+        values = dict(zip(VISIT_COLS, _visit_row(p)))
         values.update(batch_id=batch.id, received_at=now)
         return values
 
@@ -631,7 +617,7 @@ def _store_generic(session: Session, batch: IngestBatch, part: list[PreparedVisi
 
     children = _Children()
     for ch in changed:
-        children.add(ch, _to_utc, lambda d: json.loads(_dumps(d)), carried)
+        children.add(ch, lambda d: json.loads(_dumps(d)), carried)
     for table, cols in CHILD_TABLES:
         rows = children.rows[table.name]
         if rows:
