@@ -320,6 +320,13 @@ def _fast_code(codes):
 
 
 _K_OPTS = 2  # converter needs the validation options (identity documents)
+# A converter whose results are remembered per field (plan-wide, so across records and dossiers of
+# a process): codes, amounts and timestamps repeat a lot (a drug's price, the order time of a visit's
+# lines). Only immutable results are kept, never an error (a raise is not remembered), and the memo
+# is emptied when it reaches MEMO_SIZE entries.
+_K_MEMO = 3
+MEMO_SIZE = 256
+_IMMUTABLE = frozenset({str, int, bool, Decimal, datetime, date})
 _NO_OPTS = ValidationOptions()
 
 
@@ -388,8 +395,12 @@ class _Plan:
                 else:
                     one = (lambda s, f=f: _convert_one(f, s, spec, _NO_OPTS))
                 fkind, fconv = _K_CONV, (_fast_multi(one) if f.multi else one)
+            memo = None
+            if fkind == _K_CONV and not f.multi:  # ';'-lists give lists: not shared between records
+                fkind, memo = _K_MEMO, {}
             if fkind is not None:
-                self.fast.setdefault(f.name, (fkind, f.max_length if f.max_length is not None else 1 << 62, fconv))
+                self.fast.setdefault(f.name, (fkind, f.max_length if f.max_length is not None else 1 << 62, fconv,
+                                              memo))
         self.items = tuple(items)
         if len(self.names) != len(set(self.names)):  # a spec listing a field twice: reference path only
             self.fast = None
@@ -421,11 +432,25 @@ def validate_record(table: TableSpec, record: dict[str, str], index: int, spec: 
         try:
             for key, raw in record.items():
                 if raw:
-                    kind, max_length, conv = fast[key]
+                    kind, max_length, conv, memo = fast[key]
                     s = raw.strip()
                     if not s or len(s) > max_length:
                         break
-                    typed[key] = s if kind == _K_STR else conv(s) if kind == _K_CONV else conv(s, opts)
+                    if kind == _K_STR:
+                        typed[key] = s
+                    elif kind == _K_MEMO:
+                        value = memo.get(s)
+                        if value is None:
+                            value = conv(s)
+                            if value.__class__ in _IMMUTABLE:
+                                if len(memo) >= MEMO_SIZE:
+                                    memo.clear()
+                                memo[s] = value
+                        typed[key] = value
+                    elif kind == _K_CONV:
+                        typed[key] = conv(s)
+                    else:
+                        typed[key] = conv(s, opts)
             else:
                 for key in plan.required:
                     if typed[key] is None:

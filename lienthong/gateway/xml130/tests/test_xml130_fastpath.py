@@ -112,3 +112,53 @@ def test_build_dossier_is_the_readers_step():
     bad = build_dossier(2, None, files + [("XML2", base64.b64encode(b"<x").decode())],
                         facility_code="01001", declared_count=1)
     assert {e.code for e in bad.errors} >= {"record_count_mismatch", "duplicate_file_type"}
+
+
+X1 = QD4750.tables["XML1"]
+
+
+def _x1_record(**values) -> dict:
+    [rec] = sample_visit(facility_code="01001", seed=3, index=1)["XML1"]
+    rec = {k: ("" if v is None else str(v)) for k, v in rec.items()}
+    rec.update(values)
+    return rec
+
+
+def test_remembered_conversions_give_the_reference_every_time():
+    """The per-field memo (validate.MEMO_SIZE) is hit from the second record on: values, types,
+    warnings and errors stay those of the reference, in any order of valid and invalid values."""
+    from lienthong.gateway.xml130 import validate
+
+    records = [_x1_record(NGAY_VAO=v, T_THUOC=t, MA_DOITUONG_KCB=c)
+               for v, t, c in [("202401011230", "12.5", "1.1"), ("202413011230", "12.5", "9.9"),
+                               ("202401011230", "12.50", "9.9"), ("202401011230", "1e5", "1.1"),
+                               ("202401011230", "12.5", "1.1")]] * 3
+    for i, rec in enumerate(records):
+        e1, e2 = [], []
+        assert same(reference_record(X1, rec, i, e1, set()), validate_record(X1, rec, i, QD4750, OPTS, e2, set()))
+        assert e1 == e2, rec
+    codes = [e.code for e in e2]
+    # the warning for the open code list is reported again, not remembered away
+    e = []
+    validate_record(X1, records[1], 1, QD4750, OPTS, e, set())
+    assert {"invalid_datetime", "uncommon_code"} <= {x.code for x in e}
+    assert codes == [x.code for x in e2]
+    plan = validate._plan(X1, QD4750)
+    memo = plan.fast["NGAY_VAO"][3]
+    assert memo.get("202401011230") is not None and "202413011230" not in memo  # errors are not kept
+    assert plan.fast["MA_BENH_KT"][3] is None  # ';'-lists: a fresh list per record
+
+
+def test_memo_is_bounded_and_lists_are_not_shared():
+    from lienthong.gateway.xml130 import validate
+
+    plan = validate._plan(X1, QD4750)
+    memo = plan.fast["T_THUOC"][3]
+    for n in range(validate.MEMO_SIZE * 3):
+        rec = _x1_record(T_THUOC=f"{n}.25")
+        typed = validate_record(X1, rec, 0, QD4750, OPTS, [], set())
+        assert str(typed["T_THUOC"]) == f"{n}.25"
+        assert len(memo) <= validate.MEMO_SIZE
+    a = validate_record(X1, _x1_record(MA_BENH_KT="I10;J06.9"), 0, QD4750, OPTS, [], set())
+    b = validate_record(X1, _x1_record(MA_BENH_KT="I10;J06.9"), 1, QD4750, OPTS, [], set())
+    assert a["MA_BENH_KT"] == b["MA_BENH_KT"] == ["I10", "J06.9"] and a["MA_BENH_KT"] is not b["MA_BENH_KT"]
