@@ -49,9 +49,7 @@ class UTCDateTime(TypeDecorator):
         return value
 
     def process_result_value(self, value, dialect):
-        if isinstance(value, datetime) and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+        return aware(value)
 
 
 class Base(DeclarativeBase):
@@ -63,8 +61,8 @@ def utcnow() -> datetime:
 
 
 def aware(value: datetime | None) -> datetime | None:
-    """A datetime read back from the database, timezone-aware: SQLite hands back naive datetimes
-    (stored as UTC), PostgreSQL aware ones. ``None`` stays ``None``."""
+    """A datetime as timezone-aware, a naive one being UTC (what :class:`UTCDateTime` stores on
+    SQLite and hands back through this). ``None`` stays ``None``."""
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
