@@ -19,6 +19,7 @@ from lienthong.events.bus import bus
 from lienthong.events.outbox import record_event
 from lienthong.health.book import VN_TZ, facility_names, vn_day_bounds
 from lienthong.health.models import Appointment
+from lienthong.web.dates import vndate, vntime
 
 TOPIC = "health.appointment.reminder"
 BATCH = 1000
@@ -56,8 +57,7 @@ def send_appointment_reminders(session: Session, now: datetime | None = None, *,
                     "appointment_id": a.id, "visit_id": a.visit_id, "personal_id": a.personal_id,
                     "number": a.number, "facility_code": a.facility_code,
                     "facility_name": names.get(a.facility_code), "appointment_at": at.isoformat(),
-                    "appointment_date": at.astimezone(VN_TZ).strftime("%d/%m/%Y"),
-                    "appointment_time": at.astimezone(VN_TZ).strftime("%H:%M"), "diagnosis": a.diagnosis,
+                    "appointment_date": vndate(at), "appointment_time": vntime(at), "diagnosis": a.diagnosis,
                 })
                 sent += 1
         last_id = rows[-1].id

@@ -29,8 +29,10 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lienthong.db import aware
 from lienthong.gateway.fhir import mapping as m
 from lienthong.health.models import Diagnosis, HealthProfile, LabResult, Medication, Visit
+from lienthong.web.dates import vndate
 
 MAX_PROBLEMS = 100
 MAX_MEDICATIONS = 100
@@ -57,18 +59,12 @@ def _urn(*parts: object) -> str:
 
 
 def _aware(dt: datetime) -> datetime:
-    """Database datetimes as Vietnam time (SQLite returns naive UTC)."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(m.VN_TZ)
+    """A datetime in Vietnam time (a naive one being UTC)."""
+    return aware(dt).astimezone(m.VN_TZ)
 
 
 def _iso(dt: datetime) -> str:
     return _aware(dt).isoformat(timespec="seconds")
-
-
-def _fmt(dt: datetime) -> str:
-    return _aware(dt).strftime("%d/%m/%Y")
 
 
 def _number(value) -> int | float | None:
@@ -159,7 +155,7 @@ def build_ips(session: Session, personal_id: str, *, fallback_name: str | None =
                      "text": text},
             "subject": subject, "onsetDateTime": _iso(at), "recordedDate": _iso(at)}})
         problem_urls.append(url)
-        problem_lines.append(f"{icd} {text}: chẩn đoán ngày {_fmt(at)}")
+        problem_lines.append(f"{icd} {text}: chẩn đoán ngày {vndate(at)}")
 
     # --- Allergies ---
     allergy_urls, allergy_lines = [], []
@@ -199,7 +195,7 @@ def build_ips(session: Session, personal_id: str, *, fallback_name: str | None =
             statement["note"] = [{"text": f"Hàm lượng: {med.strength}"}]
         entries.append({"fullUrl": url, "resource": statement})
         med_urls.append(url)
-        med_lines.append(f"{_fmt(med.ordered_at)}: {med.name}" + (f" ({med.dosage})" if med.dosage else ""))
+        med_lines.append(f"{vndate(med.ordered_at)}: {med.name}" + (f" ({med.dosage})" if med.dosage else ""))
 
     # --- Results ---
     result_urls, result_lines = [], []
@@ -235,7 +231,7 @@ def build_ips(session: Session, personal_id: str, *, fallback_name: str | None =
         entries.append({"fullUrl": url, "resource": obs})
         result_urls.append(url)
         value = " ".join(x for x in (lab.value, lab.unit) if x) or "chưa có kết quả"
-        result_lines.append(f"{_fmt(lab.result_at)}: {lab.name or lab.service_code}: {value}"
+        result_lines.append(f"{vndate(lab.result_at)}: {lab.name or lab.service_code}: {value}"
                             + (f" ({lab.conclusion})" if lab.conclusion else ""))
 
     # --- Vital signs ---
