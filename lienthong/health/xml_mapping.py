@@ -614,21 +614,16 @@ def ingest_xml130(source: str | BinaryIO, principal: Principal, *, database_url:
         try:
             for ma_lk, prepared, dossier_errors in _processed(reader, expected_of, workers, chunk_size, options,
                                                               known):
-                if isinstance(prepared, _Skipped):
-                    if ma_lk in file_malks:  # the visit changed earlier in this file: process it in order
-                        ma_lk, prepared, dossier_errors = process_dossier(
-                            _materialize(prepared.deferred), expected, options)
-                    else:
-                        file_malks.add(ma_lk)
-                        seen += 1
-                        skipped += 1
-                        if seen >= chunk_size:
-                            flush()
-                        continue
+                if isinstance(prepared, _Skipped) and ma_lk in file_malks:
+                    # the visit changed earlier in this file: process it in order
+                    ma_lk, prepared, dossier_errors = process_dossier(_materialize(prepared.deferred), expected,
+                                                                      options)
                 if ma_lk:
                     file_malks.add(ma_lk)
                 seen += 1
-                if prepared is None:
+                if isinstance(prepared, _Skipped):
+                    skipped += 1
+                elif prepared is None:
                     rejected += 1
                 else:
                     records.append(prepared)
