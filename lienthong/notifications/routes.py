@@ -52,7 +52,7 @@ class NotificationOut(BaseModel):
     def of(cls, n: Notification) -> NotificationOut:
         return cls(id=n.id, topic=n.topic, title=n.title, body=n.body, link=n.link,
                    created_at=n.created_at,
-                   read_at=n.read_at if n.read_at else None)
+                   read_at=n.read_at)
 
 
 class NotificationPage(BaseModel):
