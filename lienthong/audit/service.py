@@ -21,16 +21,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lienthong.audit.models import AuditEntry, AuditHead
-from lienthong.db import utcnow
+from lienthong.db import aware, utcnow
 from lienthong.identity.principal import Principal
 
 GENESIS = "0" * 64
 
 
 def _iso(ts: datetime) -> str:
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return aware(ts).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def entry_hash(prev_hash: str, *, seq: int, at: datetime, actor_type: str, actor_id: str, action: str,

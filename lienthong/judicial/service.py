@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from fastapi import HTTPException
 from sqlalchemy import select, update
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lienthong.audit import service as audit
 from lienthong.config import get_settings
-from lienthong.db import unit_of_work, utcnow
+from lienthong.db import aware, unit_of_work, utcnow
 from lienthong.errors import Conflict, DomainError, NotFound
 from lienthong.events.bus import bus
 from lienthong.events.outbox import record_event
@@ -82,9 +82,8 @@ PUBLIC_VERIFIER = Principal(kind="system", subject="public-verification", name="
 
 
 def local_date(ts: datetime) -> date:
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(VN_TZ).date()
+    """The calendar day in Vietnam of a point in time (a naive datetime being UTC)."""
+    return aware(ts).astimezone(VN_TZ).date()
 
 
 def _transition(session: Session, app: m.Application, to: str, actor: Principal, note: str = "", at: datetime | None = None) -> None:
