@@ -15,6 +15,10 @@ the xml130 generator, then times:
 * the physical limit: the very rows that ingest wrote (visits, versions, child rows, outbox events,
   profiles), dumped with ``COPY TO`` and loaded with ``COPY FROM`` into empty copies of the tables
   (same columns and indexes) on the same server, and the ratio of the two rates;
+* the CPU the raw COPY takes per visit, and the CPU budget per visit that the target leaves on this
+  many cores, beside what any ingest on PostgreSQL + lxml cannot avoid (the database's share of the
+  COPY, the envelope scan with its digests, base64 and the lxml parse of the inner files) and what
+  that leaves for each field of a visit;
 * with ``--breakdown``, a single-process pass over the file timing parse / validate / map /
   canonical JSON separately (where the CPU goes).
 
@@ -102,6 +106,35 @@ def breakdown(path: str, facility: str) -> dict[str, float]:
     return t
 
 
+def library_floor(path: str) -> dict[str, float]:
+    """CPU seconds of the steps any ingest built on this stack must take, whatever its own code costs:
+    the envelope scan as the ingest does it (lxml ``iterparse`` and the HOSO digests), and base64
+    decoding plus the hardened lxml parse of every inner file (no record extraction). Also counts
+    the inner files and the fields (leaf elements) that validation has to look at."""
+    import base64
+
+    from lxml import etree
+
+    from lienthong.gateway.xml130.parser import hardened_parser
+    from lienthong.health.xml_mapping import _reader_class
+
+    clock = time.process_time
+    t = clock()
+    deferred = list(_reader_class()(path))
+    scan = clock() - t
+    parser = hardened_parser()
+    leaves = etree.XPath("count(//*[not(*)])")
+    files = fields = 0
+    decode_parse = 0.0
+    for d in deferred:
+        t = clock()
+        roots = [etree.fromstring(base64.b64decode(text, validate=True), parser) for _loai, text in d.files]
+        decode_parse += clock() - t
+        files += len(roots)
+        fields += int(sum(leaves(r) for r in roots))
+    return {"scan": scan, "decode_parse": decode_parse, "files": files, "fields": fields, "visits": len(deferred)}
+
+
 def _proc_cpu(pid: int) -> float:
     """utime + stime of a process in seconds (0 if it is gone)."""
     try:
@@ -135,8 +168,9 @@ def cpu_delta(before: dict, after: dict) -> dict[str, float]:
     return {"main": after["main"] - before["main"], "workers": after["workers"] - before["workers"], "postgres": pg}
 
 
-def copy_limit(url: str) -> tuple[float, int]:
-    """Seconds to COPY the rows ingest wrote into empty copies of the tables; total rows."""
+def copy_limit(url: str) -> tuple[float, int, dict[str, float]]:
+    """Seconds to COPY the rows ingest wrote into empty copies of the tables; total rows; CPU seconds
+    of this process (``client``) and of the database backend (``postgres``) during that COPY."""
     dumps: dict[str, tuple[str, bytes]] = {}
     with psycopg.connect(url, autocommit=True) as conn:
         for table in COPY_TABLES:
@@ -154,6 +188,8 @@ def copy_limit(url: str) -> tuple[float, int]:
     rows = sum(data.count(b"\n") for _c, data in dumps.values())
     with psycopg.connect(url) as conn:
         conn.execute("SET default_toast_compression = 'lz4'")
+        backend = conn.info.backend_pid
+        client0, pg0 = resource.getrusage(resource.RUSAGE_SELF), _proc_cpu(backend)
         start = time.perf_counter()
         with conn.cursor() as cur:
             for table, (collist, data) in dumps.items():
@@ -162,10 +198,12 @@ def copy_limit(url: str) -> tuple[float, int]:
                         cp.write(data[i:i + (1 << 20)])
         conn.commit()
         elapsed = time.perf_counter() - start
+        client1, pg1 = resource.getrusage(resource.RUSAGE_SELF), _proc_cpu(backend)
+    cpu = {"client": client1.ru_utime + client1.ru_stime - client0.ru_utime - client0.ru_stime, "postgres": pg1 - pg0}
     with psycopg.connect(url, autocommit=True) as conn:
         for table in COPY_TABLES:
             conn.execute(f"DROP TABLE IF EXISTS bench_copy_{table}")
-    return elapsed, rows
+    return elapsed, rows, cpu
 
 
 def main() -> int:
@@ -247,10 +285,27 @@ def main() -> int:
         shutdown_workers()  # children's peak RSS is reported once they have exited
         workers_rss = rss_mb(resource.RUSAGE_CHILDREN)
 
-        copy_s, rows = copy_limit(url)
+        copy_s, rows, copy_cpu = copy_limit(url)
         print(f"\nraw COPY of the same rows ({rows:,} rows in {len(COPY_TABLES)} tables, same indexes): {copy_s:.2f} s, "
               f"{batch.resources / copy_s:,.0f} resources/s, {rows / copy_s:,.0f} rows/s")
         print(f"  end-to-end / COPY = {copy_s / e2e:.1%} of the physical limit")
+        per = 1e3 / batch.dossiers
+        print(f"  CPU per visit of that COPY: postgres {copy_cpu['postgres'] * per:.3f} ms, "
+              f"client {copy_cpu['client'] * per:.3f} ms")
+
+        # What the target leaves per visit on this many cores, against what this stack cannot avoid.
+        floor = library_floor(path)
+        budget = cores * 1e3 / (TARGET_RESOURCES_PER_S / (batch.resources / batch.dossiers))
+        fixed = copy_cpu["postgres"] * per + (floor["scan"] + floor["decode_parse"]) * per
+        print(f"\nCPU budget per visit at the target on {cores} cores: {budget:.3f} ms (this run used "
+              f"{cpu_total * per:.3f} ms)")
+        print(f"  unavoidable with PostgreSQL + lxml: {fixed:.3f} ms = postgres COPY {copy_cpu['postgres'] * per:.3f} + "
+              f"envelope scan and digests {floor['scan'] * per:.3f} + base64 and lxml parse of "
+              f"{floor['files'] / floor['visits']:.1f} inner files {floor['decode_parse'] * per:.3f}")
+        left = budget - fixed
+        fields = floor["fields"] / floor["visits"]
+        print(f"  left for record extraction, validation, mapping, canonical JSON, hand-over and COPY rows: "
+              f"{left:.3f} ms per visit, {left * 1e3 / fields:.2f} µs for each of its {fields:,.0f} fields")
 
         if args.breakdown:
             parts = breakdown(path, args.facility)
