@@ -119,20 +119,24 @@ def library_floor(path: str) -> dict[str, float]:
     from lienthong.health.xml_mapping import _reader_class
 
     clock = time.process_time
-    t = clock()
-    deferred = list(_reader_class()(path))
-    scan = clock() - t
     parser = hardened_parser()
     leaves = etree.XPath("count(//*[not(*)])")
-    files = fields = 0
-    decode_parse = 0.0
-    for d in deferred:
+    visits = files = fields = 0
+    scan = decode_parse = 0.0
+    it = iter(_reader_class()(path))  # streamed, as the ingest reads it
+    while True:
+        t = clock()
+        d = next(it, None)
+        scan += clock() - t
+        if d is None:
+            break
         t = clock()
         roots = [etree.fromstring(base64.b64decode(text, validate=True), parser) for _loai, text in d.files]
         decode_parse += clock() - t
+        visits += 1
         files += len(roots)
         fields += int(sum(leaves(r) for r in roots))
-    return {"scan": scan, "decode_parse": decode_parse, "files": files, "fields": fields, "visits": len(deferred)}
+    return {"scan": scan, "decode_parse": decode_parse, "files": files, "fields": fields, "visits": visits}
 
 
 def _proc_cpu(pid: int) -> float:
