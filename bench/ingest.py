@@ -172,9 +172,9 @@ def cpu_delta(before: dict, after: dict) -> dict[str, float]:
     return {"main": after["main"] - before["main"], "workers": after["workers"] - before["workers"], "postgres": pg}
 
 
-def copy_limit(url: str) -> tuple[float, int, dict[str, float]]:
+def copy_limit(url: str, name: str) -> tuple[float, int, dict[str, float]]:
     """Seconds to COPY the rows ingest wrote into empty copies of the tables; total rows; CPU seconds
-    of this process (``client``) and of the database backend (``postgres``) during that COPY."""
+    of that COPY (:func:`cpu_delta`: this process as ``main``, the database backend as ``postgres``)."""
     dumps: dict[str, tuple[str, bytes]] = {}
     with psycopg.connect(url, autocommit=True) as conn:
         for table in COPY_TABLES:
@@ -192,8 +192,7 @@ def copy_limit(url: str) -> tuple[float, int, dict[str, float]]:
     rows = sum(data.count(b"\n") for _c, data in dumps.values())
     with psycopg.connect(url) as conn:
         conn.execute("SET default_toast_compression = 'lz4'")
-        backend = conn.info.backend_pid
-        client0, pg0 = resource.getrusage(resource.RUSAGE_SELF), _proc_cpu(backend)
+        before = cpu_snapshot(url, name)
         start = time.perf_counter()
         with conn.cursor() as cur:
             for table, (collist, data) in dumps.items():
@@ -202,8 +201,7 @@ def copy_limit(url: str) -> tuple[float, int, dict[str, float]]:
                         cp.write(data[i:i + (1 << 20)])
         conn.commit()
         elapsed = time.perf_counter() - start
-        client1, pg1 = resource.getrusage(resource.RUSAGE_SELF), _proc_cpu(backend)
-    cpu = {"client": client1.ru_utime + client1.ru_stime - client0.ru_utime - client0.ru_stime, "postgres": pg1 - pg0}
+        cpu = cpu_delta(before, cpu_snapshot(url, name))
     with psycopg.connect(url, autocommit=True) as conn:
         for table in COPY_TABLES:
             conn.execute(f"DROP TABLE IF EXISTS bench_copy_{table}")
@@ -289,13 +287,13 @@ def main() -> int:
         shutdown_workers()  # children's peak RSS is reported once they have exited
         workers_rss = rss_mb(resource.RUSAGE_CHILDREN)
 
-        copy_s, rows, copy_cpu = copy_limit(url)
+        copy_s, rows, copy_cpu = copy_limit(url, name)
         print(f"\nraw COPY of the same rows ({rows:,} rows in {len(COPY_TABLES)} tables, same indexes): {copy_s:.2f} s, "
               f"{batch.resources / copy_s:,.0f} resources/s, {rows / copy_s:,.0f} rows/s")
         print(f"  end-to-end / COPY = {copy_s / e2e:.1%} of the physical limit")
         per = 1e3 / batch.dossiers
         print(f"  CPU per visit of that COPY: postgres {copy_cpu['postgres'] * per:.3f} ms, "
-              f"client {copy_cpu['client'] * per:.3f} ms")
+              f"client {copy_cpu['main'] * per:.3f} ms")
 
         # What the target leaves per visit on this many cores, against what this stack cannot avoid.
         floor = library_floor(path)
