@@ -178,36 +178,105 @@ def check_id(personal_id: str) -> None:
 
 @audit_app.command("verify")
 def audit_verify(checkpoint: Optional[str] = typer.Option(
-                     None, help="SEQ:HASH printed by an earlier run and kept outside the database"),
+                     None, help="a checkpoint kept outside the database: a file holding the signed note an earlier "
+                                "run printed, or SIZE:ROOT"),
+                 entry: Optional[int] = typer.Option(None, help="also prove that the entry with this seq is in the log"),
                  database_url: Optional[str] = DbOption) -> None:
-    """Recompute the audit hash chain; exit 1 if it was tampered with."""
+    """Recompute the audit log (every entry's hash, the Merkle tree, every signed checkpoint); exit 1 if
+    it was tampered with. Prints the latest signed checkpoint to keep outside the database."""
+    from pathlib import Path
+
     from sqlalchemy import func, select
 
-    from lienthong.audit import service
+    from lienthong.audit import merkle, service
+    from lienthong.audit.checkpoint import CheckpointError, signer
     from lienthong.audit.models import AuditEntry
     from lienthong.db import session_factory
+    from lienthong.errors import DomainError
 
     url = _use_database(database_url)
+    external = None
+    if checkpoint:
+        external = Path(checkpoint).read_text(encoding="utf-8") if Path(checkpoint).is_file() else checkpoint
+        try:
+            service.parse_external(external)
+        except CheckpointError as exc:
+            console.print(f"[red]--checkpoint:[/] {exc}")
+            raise typer.Exit(2)
     with session_factory(url)() as session:
         total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
         with _progress() as progress:
             task = progress.add_task("verifying", total=total)
-            cp = None
-            if checkpoint:
-                seq, _, digest = checkpoint.partition(":")
-                if not seq.isdigit() or len(digest) != 64:
-                    console.print("[red]--checkpoint must be SEQ:HASH[/]")
-                    raise typer.Exit(2)
-                cp = (int(seq), digest)
-            result = service.verify(session, progress=lambda n: progress.update(task, completed=n), checkpoint=cp)
+            result = service.verify(session, progress=lambda n: progress.update(task, completed=n), checkpoint=external)
             progress.update(task, completed=result.entries)
-    if result.ok:
-        console.print(f"[green]OK[/]: {result.entries:,} entries, chain intact")
-        console.print(f"checkpoint (keep it outside the database): {result.entries}:{result.head_hash}")
-    else:
-        console.print(f"[red]TAMPERED[/] at entry {result.first_bad_seq}: {result.problem} "
-                      f"({result.entries:,} entries verified before it)")
+        if not result.ok:
+            where = f"entry {result.first_bad_seq}" if result.first_bad_seq else f"position {result.first_bad_index}"
+            console.print(f"[red]TAMPERED[/] at {where}: {result.problem} "
+                          f"({result.entries:,} entries verified before it)")
+            raise typer.Exit(1)
+        console.print(f"[green]OK[/]: {result.entries:,} entries in the tree ({result.legacy:,} of the older hash "
+                      f"chain), {result.checkpoints:,} signed checkpoints, {result.pending:,} waiting for the sequencer")
+        if external:
+            console.print("the checkpoint kept outside the database is consistent with the log")
+        console.print(f"root: {result.head_hash}")
+        if result.checkpoint:
+            console.print("latest signed checkpoint (keep it outside the database; verifier key "
+                          f"{signer().verifier.encode()}):")
+            console.print(result.checkpoint, markup=False, highlight=False, end="")
+        if entry is not None:
+            try:
+                proof = service.prove(session, entry)
+            except DomainError as exc:
+                console.print(f"[red]entry {entry}:[/] {exc.message}")
+                raise typer.Exit(1)
+            ok = merkle.verify_inclusion(bytes.fromhex(proof.leaf_hash), proof.leaf_index, proof.tree_size,
+                                         [bytes.fromhex(p) for p in proof.path], bytes.fromhex(proof.root))
+            console.print(f"entry {entry}: position {proof.leaf_index} of {proof.tree_size}, leaf {proof.leaf_hash}")
+            for i, h in enumerate(proof.path):
+                console.print(f"  path[{i}] {h}")
+            console.print(("[green]included[/]" if ok else "[red]NOT included[/]") + f" under root {proof.root}")
+            if external:
+                size, root, _ = service.parse_external(external)
+                if 0 < size < proof.tree_size:
+                    path = service.consistency(session, size, proof.tree_size)
+                    good = merkle.verify_consistency(size, proof.tree_size, root, bytes.fromhex(proof.root),
+                                                     [bytes.fromhex(p) for p in path])
+                    console.print(f"consistency proof {size} -> {proof.tree_size} ({len(path)} hashes): "
+                                  + ("[green]valid[/]" if good else "[red]INVALID[/]"))
+                    ok = ok and good
+            if not ok:
+                raise typer.Exit(1)
+
+
+@audit_app.command("sequence")
+def audit_sequence(database_url: Optional[str] = DbOption) -> None:
+    """Run the sequencer once: seal the committed entries into the tree and sign a checkpoint."""
+    from lienthong.audit import sequencer
+
+    r = sequencer.run_once(_use_database(database_url))
+    if r.skipped:
+        console.print("another sequencer holds the log; nothing done")
+        return
+    console.print(f"sequenced {r.sequenced:,} entries; tree size {r.tree_size:,}, root {r.root}")
+    if r.rejected:
+        console.print(f"[red]{len(r.rejected)} entries refused (hash or MAC wrong): {r.rejected[:20]}[/]")
         raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(database_url: Optional[str] = DbOption) -> None:
+    """Print the latest signed checkpoint (C2SP signed note) and the key that verifies it."""
+    from lienthong.audit import service
+    from lienthong.audit.checkpoint import signer
+    from lienthong.db import session_factory
+
+    with session_factory(_use_database(database_url))() as session:
+        row = service.latest_checkpoint(session)
+    console.print(f"verifier key: {signer().verifier.encode()}", highlight=False)
+    if row is None:
+        console.print("no checkpoint yet (empty log, or the sequencer has not run)")
+        return
+    console.print(row.note, markup=False, highlight=False, end="")
 
 
 @outbox_app.command("relay")

@@ -15,6 +15,16 @@ class Settings(BaseSettings):
     # Storage. The embedded default is a SQLite file; production uses PostgreSQL
     # (postgresql+psycopg://user@host/db).
     database_url: str = "sqlite:///var/lienthong.sqlite3"
+    # PostgreSQL connection pool, per process (see lienthong.db.make_engine). Requests that find
+    # every connection busy wait at most db_pool_timeout_s, then get 503 (lienthong.web.unavailable);
+    # the web thread pool is sized to the pool, so under load requests queue (fairly) for a thread
+    # instead of timing out on the pool. A new connection gives up after db_connect_timeout_s.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=5, ge=0)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    db_connect_timeout_s: int = Field(default=3, ge=1)
+    # Retry-After (seconds) of the 503 answered while the database is unreachable.
+    unavailable_retry_after_s: int = Field(default=5, ge=1)
     # Directory for keys and other local state of the embedded mode.
     state_dir: Path = Path("var")
 
@@ -39,6 +49,16 @@ class Settings(BaseSettings):
     nats_stream: str = "LIENTHONG"
     # Subjects are <prefix>.<topic>; JetStream forbids two streams sharing subjects.
     nats_subject_prefix: str = "lienthong"
+
+    # Audit log (lienthong.audit): the sequencer gives committed entries their position in the
+    # Merkle tree and signs a checkpoint every interval. The checkpoint key is derived from the
+    # secret key unless audit_signing_key is set (a Go-style PRIVATE+KEY+... signer key, or the
+    # base64 of an Ed25519 seed); audit_verifier_keys lists further trusted verifier keys
+    # (name+id+key, e.g. retired keys).
+    audit_sequence_interval_s: float = Field(default=1.0, gt=0)
+    audit_log_origin: str = "lienthong/audit"
+    audit_signing_key: str = ""
+    audit_verifier_keys: list[str] = []
 
     # Run the outbox relay and periodic jobs in a thread of the server process (the demo and small
     # deployments); larger ones run `lienthong worker` processes instead and set this to false.

@@ -39,6 +39,7 @@ def registered() -> list[PeriodicJob]:
 
 def load_contexts() -> None:
     """Import the modules that register periodic jobs and in-process event handlers."""
+    from lienthong.audit import jobs as _audit  # noqa: F401
     from lienthong.civil import jobs as _civil  # noqa: F401
     from lienthong.health import jobs as _health  # noqa: F401
     from lienthong.judicial import jobs as _judicial  # noqa: F401

@@ -1,1 +1,3 @@
-"""Append-only, hash-chained audit log of every read or write of personal data."""
+"""Tamper-evident audit log of every read or write of personal data, as a transparency log:
+insert-only entries, a sequencer that builds an RFC 6962 Merkle tree with signed checkpoints,
+inclusion and consistency proofs (see :mod:`lienthong.audit.service`)."""

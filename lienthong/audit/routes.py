@@ -1,10 +1,11 @@
-"""HTTP routes of the audit log: a citizen's own access history, the operators' view, chain verification."""
+"""HTTP routes of the audit log: a citizen's own access history, the operators' view, verification,
+the latest signed checkpoint and an entry's inclusion proof."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from lienthong.params import INT64_MAX
 from lienthong.audit import service
 from lienthong.audit.models import AuditEntry
 from lienthong.deps import get_db
-from lienthong.errors import DomainError
+from lienthong.errors import DomainError, NotFound
 from lienthong.identity.policy import forbidden, requires
 from lienthong.identity.principal import Principal
 
@@ -35,6 +36,10 @@ class AccessOut(BaseModel):
     resource: str
     resource_id: str | None
     purpose: str
+    # Position in the log (0-based) once the sequencer has sealed the entry into the Merkle tree;
+    # None for the second or so after the access, while it waits for the next sequencing pass.
+    leaf_index: int | None = None
+    sequenced: bool = False
 
 
 class AuditEntryOut(AccessOut):
@@ -55,15 +60,43 @@ class AuditPage(BaseModel):
 
 class VerifyOut(BaseModel):
     ok: bool
-    entries: int
+    entries: int  # sequenced entries verified (tree size)
     first_bad_seq: int | None
+    first_bad_index: int | None = None
     problem: str
-    head_hash: str  # keep (entries, head_hash) outside the database as a checkpoint
+    head_hash: str  # the tree's root: keep (entries, head_hash), or better the signed checkpoint, outside
+    pending: int = 0  # entries not sequenced yet (each checked)
+    checkpoints: int = 0  # signed checkpoints checked
+    checkpoint: str | None = None  # latest signed checkpoint (C2SP signed note)
+
+
+class CheckpointOut(BaseModel):
+    origin: str
+    tree_size: int
+    root: str  # hex
+    signed_at: datetime | None
+    note: str | None  # the C2SP checkpoint in a signed note; None for an empty log
+    verifier_key: str  # name+id+key (Go note format) that verifies it
+
+
+class ProofOut(BaseModel):
+    """RFC 9162 inclusion proof of one entry in the tree of the latest signed checkpoint."""
+
+    seq: int
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    leaf_data: str  # hex of the bytes hashed into the leaf (SHA-256(0x00 || leaf_data) = leaf_hash)
+    path: list[str]  # sibling hashes, innermost first
+    root: str
+    checkpoint: str
+    verifier_key: str
 
 
 def _access(e: AuditEntry) -> dict:
     return dict(seq=e.seq, time=e.at, who=Actor(type=e.actor_type, id=e.actor_id), action=e.action,
-                resource=e.resource, resource_id=e.resource_id, purpose=e.purpose)
+                resource=e.resource, resource_id=e.resource_id, purpose=e.purpose, leaf_index=e.leaf_index,
+                sequenced=e.leaf_index is not None)
 
 
 @router.get("/me/audit", response_model=AccessPage, summary="Every access to the logged-in citizen's data")
@@ -121,10 +154,12 @@ def list_audit(
     return AuditPage(items=items, next_before=entries[-1].seq if len(entries) == limit else None)
 
 
-@router.post("/audit/verify", response_model=VerifyOut, summary="Recompute the audit hash chain")
+@router.post("/audit/verify", response_model=VerifyOut, summary="Recompute the audit log and check its signed checkpoints")
 def verify_chain(
-    checkpoint_seq: int | None = Query(None, ge=1, le=INT64_MAX, description="seq of a checkpoint kept outside the database"),
-    checkpoint_hash: str | None = Query(None, min_length=64, max_length=64, pattern="^[0-9a-f]{64}$"),
+    checkpoint_seq: int | None = Query(None, ge=1, le=INT64_MAX,
+                                       description="tree size of a checkpoint kept outside the database"),
+    checkpoint_hash: str | None = Query(None, min_length=64, max_length=64, pattern="^[0-9a-f]{64}$",
+                                        description="its root hash (hex)"),
     principal: Principal = Depends(requires("audit.verify")),
     db: Session = Depends(get_db),
 ):
@@ -133,4 +168,35 @@ def verify_chain(
     checkpoint = (checkpoint_seq, checkpoint_hash) if checkpoint_seq is not None else None
     result = service.verify(db, checkpoint=checkpoint)
     return VerifyOut(ok=result.ok, entries=result.entries, first_bad_seq=result.first_bad_seq,
-                     problem=result.problem, head_hash=result.head_hash)
+                     first_bad_index=result.first_bad_index, problem=result.problem, head_hash=result.head_hash,
+                     pending=result.pending, checkpoints=result.checkpoints, checkpoint=result.checkpoint)
+
+
+@router.get("/audit/checkpoint", response_model=CheckpointOut,
+            summary="The latest signed checkpoint of the audit log (keep it to check the log later)")
+def latest_checkpoint(principal: Principal = Depends(requires("audit.read")), db: Session = Depends(get_db)):
+    from lienthong.audit.checkpoint import origin, signer
+
+    row = service.latest_checkpoint(db)
+    return CheckpointOut(origin=origin(), tree_size=row.tree_size if row else 0,
+                         root=row.root if row else service.EMPTY_ROOT, signed_at=row.signed_at if row else None,
+                         note=row.note if row else None, verifier_key=signer().verifier.encode())
+
+
+@router.get("/audit/entries/{seq}/proof", response_model=ProofOut,
+            summary="Inclusion proof of one audit entry (citizens: entries about themselves)")
+def entry_proof(seq: int = Path(ge=1, le=INT64_MAX), principal: Principal = Depends(requires("audit.read")),
+                db: Session = Depends(get_db)):
+    from lienthong.audit.checkpoint import signer
+
+    entry = db.get(AuditEntry, seq)
+    if entry is None or (principal.kind != "admin" and (
+            not principal.personal_id or entry.subject_id != principal.personal_id)):
+        raise NotFound("không tìm thấy bản ghi nhật ký", field="seq")
+    proof = service.prove(db, seq)
+    if principal.kind == "admin":
+        service.record(db, principal, "read", "audit.proof", resource_id=str(seq), subject_id=entry.subject_id,
+                       purpose="kiểm tra bằng chứng bản ghi nhật ký")
+    return ProofOut(seq=proof.seq, leaf_index=proof.leaf_index, tree_size=proof.tree_size, leaf_hash=proof.leaf_hash,
+                    leaf_data=proof.leaf_data, path=proof.path, root=proof.root, checkpoint=proof.checkpoint,
+                    verifier_key=signer().verifier.encode())

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from lienthong.audit import service
+from lienthong.audit import sequencer, service
 from lienthong.audit.models import AuditEntry
 from lienthong.audit.routes import router as audit_router
 from lienthong.db import get_engine, unit_of_work
@@ -149,11 +149,16 @@ def test_admin_lists_and_filters_and_the_read_is_audited(api, bearer, db_url):
     assert api.get("/api/v1/audit", params={"limit": 0}, headers=h).status_code == 422
 
 
-def test_admin_verifies_the_chain(api, bearer, db_url):
+def test_admin_verifies_the_log(api, bearer, db_url):
     _seed(db_url)
     h = bearer(ADMIN)
+    pending = api.post("/api/v1/audit/verify", headers=h).json()
+    assert pending["ok"] is True and pending["entries"] == 0 and pending["pending"] == 6
+    sequencer.run_once(db_url)
     ok = api.post("/api/v1/audit/verify", headers=h).json()
-    assert ok == {"ok": True, "entries": 6, "first_bad_seq": None, "problem": "", "head_hash": ok["head_hash"]}
+    assert ok == {"ok": True, "entries": 6, "first_bad_seq": None, "first_bad_index": None, "problem": "",
+                  "head_hash": ok["head_hash"], "pending": 0, "checkpoints": 1, "checkpoint": ok["checkpoint"]}
+    assert ok["checkpoint"].startswith(f"lienthong/audit\n6\n")
     with get_engine(db_url).begin() as conn:
         conn.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(purpose="không có"))
     bad = api.post("/api/v1/audit/verify", headers=h).json()
@@ -163,12 +168,49 @@ def test_admin_verifies_the_chain(api, bearer, db_url):
 
 def test_verify_with_a_checkpoint(api, bearer, db_url):
     _seed(db_url)
+    sequencer.run_once(db_url)
     h = bearer(ADMIN)
     cp = api.post("/api/v1/audit/verify", headers=h).json()
     params = {"checkpoint_seq": cp["entries"], "checkpoint_hash": cp["head_hash"]}
     assert api.post("/api/v1/audit/verify", params=params, headers=h).json()["ok"] is True
     wrong = {"checkpoint_seq": 2, "checkpoint_hash": cp["head_hash"]}
     r = api.post("/api/v1/audit/verify", params=wrong, headers=h).json()
-    assert r["ok"] is False and r["first_bad_seq"] == 2
+    assert r["ok"] is False and r["first_bad_index"] == 1
     r = api.post("/api/v1/audit/verify", params={"checkpoint_seq": 2}, headers=h)
     assert r.status_code == 422 and r.json()["error"]["field"] == "checkpoint_hash"
+
+
+def test_entries_show_at_once_and_are_marked_until_sequenced(api, bearer, db_url):
+    _seed(db_url)
+    items = api.get("/api/v1/me/audit", headers=bearer(AN)).json()["items"]
+    assert [(i["sequenced"], i["leaf_index"]) for i in items] == [(False, None)] * 3
+    sequencer.run_once(db_url)
+    items = api.get("/api/v1/me/audit", headers=bearer(AN)).json()["items"]
+    assert [(i["sequenced"], i["leaf_index"]) for i in items] == [(True, 3), (True, 1), (True, 0)]
+
+
+def test_a_citizen_gets_the_proof_of_an_entry_about_them_and_checks_it(api, bearer, db_url):
+    from lienthong.audit import merkle
+    from lienthong.audit.checkpoint import Verifier, open_checkpoint
+
+    _seed(db_url)
+    early = api.get("/api/v1/audit/entries/4/proof", headers=bearer(AN))
+    assert early.status_code == 409 and "niêm phong" in early.json()["error"]["message"]
+    sequencer.run_once(db_url)
+    cp = api.get("/api/v1/audit/checkpoint", headers=bearer(AN)).json()
+    assert cp["tree_size"] == 6 and cp["note"].startswith("lienthong/audit\n6\n")
+    r = api.get("/api/v1/audit/entries/4/proof", headers=bearer(AN))
+    assert r.status_code == 200
+    p = r.json()
+    # everything needed to check it independently: the entry's bytes, the path, the signed checkpoint
+    checkpoint = open_checkpoint(p["checkpoint"], [Verifier.parse(p["verifier_key"])])
+    leaf = merkle.leaf_hash(bytes.fromhex(p["leaf_data"]))
+    assert b'"purpose":"c\xe1\xba\xadp nh\xe1\xba\xadt n\xc6\xa1i th\xc6\xb0\xe1\xbb\x9dng tr\xc3\xba"' \
+        in bytes.fromhex(p["leaf_data"])
+    assert merkle.verify_inclusion(leaf, p["leaf_index"], checkpoint.size, [bytes.fromhex(h) for h in p["path"]],
+                                   checkpoint.root)
+    # not an entry about An: indistinguishable from a missing one
+    assert api.get("/api/v1/audit/entries/3/proof", headers=bearer(AN)).status_code == 404
+    assert api.get("/api/v1/audit/entries/99/proof", headers=bearer(AN)).status_code == 404
+    assert api.get("/api/v1/audit/entries/3/proof", headers=bearer(ADMIN)).status_code == 200
+    assert api.get("/api/v1/audit/entries/3/proof", headers=bearer(OFFICER)).status_code == 403

@@ -55,6 +55,13 @@ def test_profile_and_own_audit_log(client):
     # the registration by the admin and the citizen's own read are both listed
     assert "Quản trị viên" in r.text and "Tạo mới" in r.text and "Xem" in r.text
     assert re.search(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}", r.text)
+    # shown at once; marked until the sequencer seals them into the log
+    assert r.text.count("(đang niêm phong)") == 2
+    from lienthong.audit import sequencer
+
+    sequencer.run_once()
+    r = client.get("/nhat-ky")
+    assert "(đang niêm phong)" not in r.text
     # officers' pages are refused to citizens
     assert client.get("/can-bo/tra-cuu").status_code == 403
 
