@@ -220,9 +220,9 @@ def audit_verify(checkpoint: Optional[str] = typer.Option(
             console.print("the checkpoint kept outside the database is consistent with the log")
         console.print(f"root: {result.head_hash}")
         if result.checkpoint:
-            console.print("latest signed checkpoint (keep it outside the database; verifier key "
-                          f"{signer().verifier.encode()}):")
-            console.print(result.checkpoint, markup=False, highlight=False, end="")
+            typer.echo("latest signed checkpoint (keep it outside the database; verifier key "
+                       f"{signer().verifier.encode()}):")
+            typer.echo(result.checkpoint, nl=False)  # verbatim: a signed note must not be re-wrapped
         if entry is not None:
             try:
                 proof = service.prove(session, entry)
@@ -272,11 +272,11 @@ def audit_checkpoint(database_url: Optional[str] = DbOption) -> None:
 
     with session_factory(_use_database(database_url))() as session:
         row = service.latest_checkpoint(session)
-    console.print(f"verifier key: {signer().verifier.encode()}", highlight=False)
+    typer.echo(f"verifier key: {signer().verifier.encode()}")
     if row is None:
         console.print("no checkpoint yet (empty log, or the sequencer has not run)")
         return
-    console.print(row.note, markup=False, highlight=False, end="")
+    typer.echo(row.note, nl=False)
 
 
 @outbox_app.command("relay")

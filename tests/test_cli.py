@@ -27,11 +27,26 @@ def test_seed_then_audit_verify_detects_tampering(tmp_path, monkeypatch):
 
     r = runner.invoke(app, ["audit", "verify", "--database-url", url])
     assert r.exit_code == 0, r.output
-    assert "chain intact" in r.output
-    checkpoint = r.output.split("checkpoint (keep it outside the database): ")[1].split()[0]
+    assert "waiting for the sequencer" in r.output
+    r = runner.invoke(app, ["audit", "sequence", "--database-url", url])
+    assert r.exit_code == 0 and "sequenced" in r.output, r.output
 
-    r = runner.invoke(app, ["audit", "verify", "--database-url", url, "--checkpoint", checkpoint])
+    r = runner.invoke(app, ["audit", "verify", "--database-url", url])
     assert r.exit_code == 0, r.output
+    assert "OK" in r.output and "latest signed checkpoint" in r.output
+    note = "lienthong/audit\n" + r.output.split("lienthong/audit\n", 1)[1]
+    kept = tmp_path / "checkpoint.txt"  # kept outside the database
+    kept.write_text(note, encoding="utf-8")
+    size = int(note.split("\n")[1])
+    root = r.output.split("root: ")[1].split()[0]
+
+    for external in (str(kept), f"{size}:{root}"):
+        r = runner.invoke(app, ["audit", "verify", "--database-url", url, "--checkpoint", external])
+        assert r.exit_code == 0 and "consistent with the log" in r.output, r.output
+    r = runner.invoke(app, ["audit", "verify", "--database-url", url, "--entry", "1", "--checkpoint", str(kept)])
+    assert r.exit_code == 0 and "included" in r.output and "NOT" not in r.output, r.output
+    r = runner.invoke(app, ["audit", "checkpoint", "--database-url", url])
+    assert r.exit_code == 0 and "verifier key: lienthong/audit+" in r.output and note in r.output
 
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE audit_log SET purpose = 'sửa lén' WHERE seq = 1")
