@@ -1,8 +1,11 @@
 """Starts linked procedures from hospital documents (``health.certificate.issued`` events).
 
-The handler runs in the relay's unit of work (exactly once per event): it reads the certificate
-row, pre-fills the declaration from the population registry and creates the case. The case keeps a
-copy of the document's data, because a later resubmission of the visit replaces certificate rows.
+The handler runs in the relay's unit of work (exactly once per event): it takes the certificate's
+data from the event, pre-fills the declaration from the population registry and creates the case.
+The data must come with the event: a corrected resubmission of the visit replaces the certificate
+rows (new ids) and may be stored before the event is handled, so the row the event named can be
+gone. Events written before payloads carried the data fall back to reading the row. The case keeps
+its own copy of the data.
 """
 
 from __future__ import annotations
@@ -24,8 +27,12 @@ def on_certificate_issued(session: Session, event: dict) -> None:
     kind = p.get("kind")
     if kind not in ("birth", "death"):
         return
-    cert = session.get(Certificate, p["certificate_id"]) if p.get("certificate_id") is not None else None
-    data = dict(cert.data or {}) if cert is not None else {}
+    cert = None
+    if isinstance(p.get("data"), dict):
+        data = dict(p["data"])
+    else:  # an event from before the data travelled with it
+        cert = session.get(Certificate, p["certificate_id"]) if p.get("certificate_id") is not None else None
+        data = dict(cert.data or {}) if cert is not None else {}
     facility = p.get("facility_code") or (cert.facility_code if cert else "")
     number = p.get("number") or (cert.number if cert else None)
     now = utcnow()

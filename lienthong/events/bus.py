@@ -9,12 +9,16 @@ Topics are dotted (``population.citizen.registered``); subscriptions use NATS-st
     def index_citizen(session, event):
         ...  # event = {"event_id", "topic", "occurred_at", "payload"}
 
-Each handler runs in its own unit of work. Before the handler is called its delivery row
-(:class:`~lienthong.events.models.OutboxDelivery`) is claimed in that same transaction, so the
-handler's writes and the "delivered" mark commit or roll back together: a handler takes effect
-once per event, even when the event is retried because another handler (or NATS) failed, and
-even with several relays running. A handler that raises is rolled back; the relay records the
-failure and retries it later with exponential backoff. Handlers must not commit the session.
+The relay hands each handler the events of a pass in one unit of work (:meth:`MessageBus.deliver_batch`):
+the delivery rows (:class:`~lienthong.events.models.OutboxDelivery`) of all of them are claimed in
+that transaction, so the handler's writes and the "delivered" marks commit or roll back together:
+a handler takes effect once per event, even when the event is retried because another handler (or
+NATS) failed, and even with several relays running. When the handler raises on one event, the
+transaction is rolled back, that event is recorded as failed (the relay retries it later with
+exponential backoff) and the others are delivered again without it. A handler registered with
+``batch=`` gets the whole list in one call (one query for all events instead of one per event);
+if it raises, the events are delivered one by one with the per-event handler. Handlers must not
+commit the session, and must not act outside the database (they can be run again after a rollback).
 """
 
 from __future__ import annotations
@@ -76,11 +80,15 @@ def envelope(event: OutboxEvent) -> dict:
     }
 
 
+BatchHandler = Callable[[Session, list[dict]], object]
+
+
 @dataclass(frozen=True)
 class Subscription:
     pattern: str
     handler: Handler
     name: str
+    batch: BatchHandler | None = None  # optional vectorised form: batch(session, events)
 
     @property
     def target(self) -> str:
@@ -116,16 +124,17 @@ class MessageBus:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def register(self, topic_pattern: str, handler: Handler, *, name: str | None = None,
-                 exist_ok: bool = False) -> Handler:
+                 exist_ok: bool = False, batch: BatchHandler | None = None) -> Handler:
         """Subscribe ``handler(session, event)`` to topics matching ``topic_pattern``.
 
         ``name`` identifies the handler's delivery records; it defaults to the handler's module
         and qualified name and must stay stable across releases (renaming it redelivers events
         that are still pending). ``exist_ok``: a subscription of the same name to the same pattern
         is already there -> keep it and return (idempotent installation) instead of raising.
+        ``batch(session, events)``: the same effect as ``handler`` on each event, for a list at once.
         """
         _check_pattern(topic_pattern)
-        sub = Subscription(topic_pattern, handler, name or _handler_name(handler))
+        sub = Subscription(topic_pattern, handler, name or _handler_name(handler), batch)
         if len(sub.target) > 200:
             raise ValueError(f"handler name too long: {sub.name!r}")
         with self._lock:
@@ -198,6 +207,48 @@ class MessageBus:
             log.warning("handler %s failed on event %s: %s", sub.name, key["event_id"], _describe(exc))
             return Delivery(sub.target, ok=False, error=_describe(exc))
 
+    def deliver_batch(self, sub: Subscription, events: list[dict], url: str | None = None) -> dict[str, str]:
+        """Run one handler for a list of events in one unit of work, each event exactly once.
+
+        Returns ``{event_id: error}`` for the events that failed (the others are delivered, now
+        or earlier). See the module docstring for what happens on a failure."""
+        errors: dict[str, str] = {}
+        todo = list(events)
+        while todo:
+            if len(todo) == 1:
+                result = self.deliver(sub, todo[0], url)
+                if not result.ok:
+                    errors[todo[0]["event_id"]] = result.error or "lỗi không rõ"
+                return errors
+            failed_at: list[int] = []
+            try:
+                with unit_of_work(url) as session:
+                    claimed = _claim_deliveries(session, sub.target, [e["event_id"] for e in todo])
+                    run = [e for e in todo if e["event_id"] in claimed]
+                    if sub.batch is not None:
+                        if run:
+                            sub.batch(session, run)
+                    else:
+                        index = {e["event_id"]: i for i, e in enumerate(todo)}
+                        for e in run:
+                            failed_at[:] = [index[e["event_id"]]]
+                            sub.handler(session, e)
+                        failed_at.clear()  # a failure from here on is the commit's
+                return errors
+            except Exception as exc:  # a handler failure must never stop the relay
+                if not failed_at:  # the batch form, the claim or the commit failed: one by one
+                    log.warning("handler %s failed on a batch of %d events (%s); delivering one by one",
+                                sub.name, len(todo), _describe(exc))
+                    for e in todo:
+                        result = self.deliver(sub, e, url)
+                        if not result.ok:
+                            errors[e["event_id"]] = result.error or "lỗi không rõ"
+                    return errors
+                bad = todo.pop(failed_at[0])
+                log.warning("handler %s failed on event %s: %s", sub.name, bad["event_id"], _describe(exc))
+                errors[bad["event_id"]] = _describe(exc)
+        return errors
+
     @staticmethod
     def _delivered(key: dict, url: str | None) -> bool:
         with unit_of_work(url) as session:
@@ -205,6 +256,34 @@ class MessageBus:
                 select(OutboxDelivery.delivered_at).where(
                     OutboxDelivery.event_id == key["event_id"], OutboxDelivery.target == key["target"])
             ) is not None
+
+
+CLAIM_CHUNK = 500
+
+
+def _claim_deliveries(session: Session, target: str, event_ids: list[str]) -> set[str]:
+    """Claim ``target``'s delivery rows of ``event_ids`` in this transaction; returns the ids to run
+    (those not delivered before). One ``INSERT ... ON CONFLICT DO UPDATE ... WHERE not delivered
+    RETURNING`` per chunk: a row delivered earlier (or by a concurrent relay, once it commits) is
+    left out; on PostgreSQL a row being claimed by a concurrent transaction is waited for."""
+    t = OutboxDelivery.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    now = utcnow()
+    claimed: set[str] = set()
+    for i in range(0, len(event_ids), CLAIM_CHUNK):
+        chunk = event_ids[i:i + CLAIM_CHUNK]
+        stmt = upsert(t).values([{"event_id": e, "target": target, "delivered_at": now, "attempts": 1}
+                                 for e in chunk])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.event_id, t.c.target],
+            set_={"delivered_at": stmt.excluded.delivered_at, "attempts": t.c.attempts + 1, "next_attempt_at": None},
+            where=t.c.delivered_at.is_(None)).returning(t.c.event_id)
+        claimed.update(session.scalars(stmt))
+    return claimed
 
 
 bus = MessageBus()

@@ -20,7 +20,9 @@ survives a resubmission when the referral number is unchanged.
 Events (transactional outbox, written in bulk with the data): ``health.visit.accepted`` for every
 new or changed visit; ``health.referral.issued``, ``health.appointment.created`` and
 ``health.certificate.issued`` only for documents that were not in the previous version (a cost
-correction must not re-trigger the birth registration a birth certificate starts).
+correction must not re-trigger the birth registration a birth certificate starts). Payloads carry
+what their consumers need (the admission time; a certificate's data), so a consumer running after a
+later resubmission replaced the rows still sees the document the event was about.
 
 Health profiles: blood group, height and weight come from the person's latest visit that has them
 (by admission time, so an old visit resubmitted late does not overwrite newer measurements);
@@ -293,7 +295,7 @@ class _Children:
 def _visit_event(ch: _Changed) -> dict:
     r = ch.p.rec
     return {"visit_id": ch.visit_id, "personal_id": r.personal_id, "facility_code": r.facility_code,
-            "ma_lk": r.ma_lk, "version": ch.version}
+            "ma_lk": r.ma_lk, "version": ch.version, "admitted_at": r.admitted_at.isoformat()}
 
 
 def _doc_events(changed: list[_Changed], ids: dict[tuple, int], previous: set[tuple]) -> list[tuple[str, dict]]:
@@ -314,9 +316,12 @@ def _doc_events(changed: list[_Changed], ids: dict[tuple, int], previous: set[tu
                     "appointment_at": x.appointment_at.isoformat()}))
         for c in r.certificates:
             if ("cert", vid, c.kind, c.number) not in previous:
+                # The document's data travels with the event: a corrected resubmission replaces the
+                # certificate rows (new ids) before a consumer may get to read them.
                 events.append(("health.certificate.issued", {
                     **base, "certificate_id": ids.get(("cert", vid, c.kind, c.number)), "kind": c.kind,
-                    "number": c.number, "issued_at": c.issued_at.isoformat()}))
+                    "number": c.number, "issued_at": c.issued_at.isoformat(),
+                    "valid_until": c.valid_until.isoformat() if c.valid_until else None, "data": c.data}))
     return events
 
 

@@ -26,7 +26,7 @@ BATCH = 1000
 
 
 def send_appointment_reminders(session: Session, now: datetime | None = None, *,
-                               personal_id: str | None = None) -> int:
+                               personal_id: str | None = None, personal_ids: list[str] | None = None) -> int:
     """Emit reminders for tomorrow's (Vietnam time) appointments not yet reminded; returns how many.
 
     Does not commit: the caller's unit of work commits the events with the ``reminded_at`` marks.
@@ -43,6 +43,8 @@ def send_appointment_reminders(session: Session, now: datetime | None = None, *,
                 .order_by(Appointment.id).limit(BATCH))
         if personal_id is not None:
             stmt = stmt.where(Appointment.personal_id == personal_id)
+        if personal_ids is not None:
+            stmt = stmt.where(Appointment.personal_id.in_(personal_ids))
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         rows = list(session.scalars(stmt))
@@ -71,5 +73,13 @@ def remind_on_appointment_created(session: Session, event: dict) -> None:
         send_appointment_reminders(session, personal_id=pid)
 
 
+def remind_on_appointments_created(session: Session, events: list[dict]) -> None:
+    """The batch form: one query for the appointments of all the events' citizens."""
+    pids = sorted({(e.get("payload") or {}).get("personal_id") for e in events} - {None, ""})
+    for i in range(0, len(pids), 500):
+        send_appointment_reminders(session, personal_ids=pids[i:i + 500])
+
+
 HANDLER_NAME = "lienthong.health.reminders.remind_on_appointment_created"
-bus.register("health.appointment.created", remind_on_appointment_created, name=HANDLER_NAME, exist_ok=True)
+bus.register("health.appointment.created", remind_on_appointment_created, name=HANDLER_NAME, exist_ok=True,
+             batch=remind_on_appointments_created)

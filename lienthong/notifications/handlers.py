@@ -20,7 +20,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from lienthong.events.bus import bus
-from lienthong.notifications.service import Message, deliver, parse_time
+from lienthong.notifications.service import Message, deliver, deliver_many, parse_time
 from lienthong.web.dates import vndate, vntime, vntimedate
 
 HEALTH_BOOK = "/so-suc-khoe"
@@ -88,28 +88,51 @@ def on_emergency_access(session: Session, event: dict) -> None:
         link=AUDIT_PAGE))
 
 
-def on_visit_accepted(session: Session, event: dict) -> None:
-    from lienthong.health.models import Visit
-
-    p = event["payload"]
-    pid = p.get("personal_id")
-    if not pid:
-        return
-    where = _facility(session, p.get("facility_code"))
-    visit = session.get(Visit, p["visit_id"]) if p.get("visit_id") is not None else None
-    day = f" ngày {vndate(visit.admitted_at)}" if visit is not None and visit.admitted_at else ""
+def _visit_message(p: dict, where: str, admitted_at) -> Message:
+    day = f" ngày {vndate(admitted_at)}" if admitted_at else ""
     if (p.get("version") or 1) > 1:
-        message = Message(
+        return Message(
             title=f"Cập nhật lượt khám tại {where}",
             body=f"{where} đã gửi bản điều chỉnh (lần {p['version']}) dữ liệu lượt khám{day} của bạn; "
                  "sổ sức khỏe điện tử đã được cập nhật.",
             link=HEALTH_BOOK)
-    else:
-        message = Message(
-            title=f"Có lượt khám mới tại {where}",
-            body=f"Lượt khám{day} tại {where} đã được cập nhật vào sổ sức khỏe điện tử của bạn.",
-            link=HEALTH_BOOK)
-    deliver(session, event, pid, message)
+    return Message(
+        title=f"Có lượt khám mới tại {where}",
+        body=f"Lượt khám{day} tại {where} đã được cập nhật vào sổ sức khỏe điện tử của bạn.",
+        link=HEALTH_BOOK)
+
+
+def on_visit_accepted(session: Session, event: dict) -> None:
+    on_visit_accepted_batch(session, [event])
+
+
+def on_visit_accepted_batch(session: Session, events: list[dict]) -> None:
+    """Visits accepted from a whole ingest chunk: facility names, admission times (when the event
+    does not carry them) and existing copies are looked up once for the list."""
+    from sqlalchemy import select
+
+    from lienthong.health.book import facility_names
+    from lienthong.health.models import Visit
+
+    wanted = [e for e in events if (e.get("payload") or {}).get("personal_id")]
+    if not wanted:
+        return
+    names = facility_names(session, [e["payload"].get("facility_code") for e in wanted])
+    missing = sorted({e["payload"]["visit_id"] for e in wanted
+                      if not e["payload"].get("admitted_at") and e["payload"].get("visit_id") is not None})
+    admitted = {}
+    for i in range(0, len(missing), 500):
+        admitted.update(session.execute(select(Visit.id, Visit.admitted_at)
+                                        .where(Visit.id.in_(missing[i:i + 500]))).all())
+    items = []
+    for e in wanted:
+        p = e["payload"]
+        code = p.get("facility_code")
+        where = names.get(code) if code else None
+        where = where or (f"cơ sở khám chữa bệnh mã {code}" if code else "cơ sở khám chữa bệnh")
+        at = parse_time(p.get("admitted_at")) if p.get("admitted_at") else admitted.get(p.get("visit_id"))
+        items.append((e, p["personal_id"], _visit_message(p, where, at)))
+    deliver_many(session, items)
 
 
 def on_referral_decided(session: Session, event: dict) -> None:
@@ -229,6 +252,9 @@ def on_judicial_certificate(session: Session, event: dict) -> None:
 
 # --- subscriptions --------------------------------------------------------------------------------------------------
 
+# Vectorised forms, for the topics a hospital's ingest produces in bulk.
+BATCH = {"notifications.health.visit": on_visit_accepted_batch}
+
 SUBSCRIPTIONS: list[tuple[str, Callable, str]] = [
     ("civil.notification", on_civil_notification, "notifications.civil"),
     ("health.appointment.reminder", on_appointment_reminder, "notifications.health.appointment_reminder"),
@@ -248,7 +274,7 @@ SUBSCRIPTIONS: list[tuple[str, Callable, str]] = [
 
 def install() -> None:
     for topic, handler, name in SUBSCRIPTIONS:
-        bus.register(topic, handler, name=name, exist_ok=True)
+        bus.register(topic, handler, name=name, exist_ok=True, batch=BATCH.get(name))
 
 
 install()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from lienthong.db import aware, utcnow
@@ -69,6 +69,31 @@ def deliver(session: Session, event: dict, personal_id: str | None, message: Mes
     session.add(row)
     session.flush()
     return row
+
+
+def deliver_many(session: Session, items: list[tuple[dict, str | None, Message]]) -> int:
+    """:func:`deliver` for many ``(event, personal_id, message)`` at once: one query for the copies
+    recipients already have, one bulk insert. Returns how many rows were written."""
+    wanted = [(event, pid, m) for event, pid, m in items if pid]
+    if not wanted:
+        return 0
+    have: set[tuple[str, str]] = set()
+    ids = sorted({event["event_id"] for event, _, _ in wanted})
+    for i in range(0, len(ids), 500):
+        have.update(session.execute(select(Notification.event_id, Notification.personal_id)
+                                    .where(Notification.event_id.in_(ids[i:i + 500]))).all())
+    rows = []
+    for event, pid, m in wanted:
+        key = (event["event_id"], pid)
+        if key in have:
+            continue
+        have.add(key)
+        rows.append({"personal_id": pid, "topic": event["topic"][:128], "title": m.title[:200], "body": m.body,
+                     "link": (m.link or None) and m.link[:300], "event_id": event["event_id"],
+                     "created_at": parse_time(event.get("occurred_at")) or utcnow(), "read_at": None})
+    if rows:
+        session.execute(insert(Notification), rows)
+    return len(rows)
 
 
 # --- reading --------------------------------------------------------------------------------------------------------

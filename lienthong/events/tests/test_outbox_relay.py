@@ -325,3 +325,98 @@ def test_run_relay_loops_until_stopped(db_url):
     assert not thread.is_alive()
     assert got == [0, 1, 2]
     assert all(e.published_at is not None for e in _events(db_url).values())
+
+
+def test_a_pass_runs_each_handler_once_for_all_its_events(db_url, monkeypatch):
+    """One unit of work per handler and pass, not per event."""
+    from lienthong.events import bus as bus_module
+
+    bus = MessageBus()
+    got: list[int] = []
+    bus.register("many.>", lambda s, e: got.append(e["payload"]["i"]), name="many")
+    for i in range(50):
+        _record(db_url, "many.x", {"i": i})
+    opened = {"n": 0}
+    real = bus_module.unit_of_work
+
+    def counting(url=None):
+        opened["n"] += 1
+        return real(url)
+
+    monkeypatch.setattr(bus_module, "unit_of_work", counting)
+    assert relay_once(db_url, nats_url="", bus=bus) == 50
+    assert got == list(range(50)) and opened["n"] == 1
+
+
+def test_a_failure_in_the_middle_of_a_batch_holds_back_that_event_only(db_url):
+    bus = MessageBus()
+    calls: list[int] = []
+
+    def handler(session, event):
+        i = event["payload"]["i"]
+        calls.append(i)
+        session.add(Agency(code=f"AG-{i}", name="Cơ quan", kind="justice"))
+        session.flush()
+        if i == 3:
+            raise ValueError("hỏng")
+
+    bus.register("mid.>", handler, name="mid")
+    for i in range(6):
+        _record(db_url, "mid.x", {"i": i})
+    assert relay_once(db_url, nats_url="", bus=bus) == 5
+    # 0..2 ran, 3 failed (rolled back with them), then 0..2 and 4..5 were delivered without it
+    assert calls == [0, 1, 2, 3, 0, 1, 2, 4, 5]
+    with unit_of_work(db_url) as s:
+        assert sorted(a.code for a in s.scalars(select(Agency))) == ["AG-0", "AG-1", "AG-2", "AG-4", "AG-5"]
+        pending = s.scalars(select(OutboxEvent).where(OutboxEvent.published_at.is_(None))).all()
+        assert [e.payload["i"] for e in pending] == [3] and "hỏng" in pending[0].last_error
+
+
+def test_a_batch_handler_gets_the_list_and_falls_back_to_single_events(db_url):
+    bus = MessageBus()
+    batches: list[list[int]] = []
+    singles: list[int] = []
+    broken = {"on": False}
+
+    def one(session, event):
+        singles.append(event["payload"]["i"])
+
+    def many(session, events):
+        if broken["on"]:
+            raise RuntimeError("lỗi lô")
+        batches.append([e["payload"]["i"] for e in events])
+
+    bus.register("vec.>", one, name="vec", batch=many)
+    for i in range(4):
+        _record(db_url, "vec.x", {"i": i})
+    assert relay_once(db_url, nats_url="", bus=bus) == 4
+    assert batches == [[0, 1, 2, 3]] and singles == []
+    broken["on"] = True
+    for i in range(4, 7):
+        _record(db_url, "vec.x", {"i": i})
+    assert relay_once(db_url, nats_url="", bus=bus) == 3
+    assert singles == [4, 5, 6]
+
+
+def test_run_relay_wakes_up_on_commit_on_postgresql(pg_url):
+    """LISTEN/NOTIFY: with a 30 s idle interval the event is still delivered within a second."""
+    bus = MessageBus()
+    got: list[float] = []
+    bus.register("wake.>", lambda s, e: got.append(time.monotonic()), name="wake")
+    stop = threading.Event()
+    thread = threading.Thread(target=run_relay, kwargs=dict(url=pg_url, nats_url="", interval_s=30, stop=stop,
+                                                            bus=bus), daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.5)  # the relay is idle, listening
+        committed = time.monotonic()
+        _record(pg_url, "wake.up", {})
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        _record(pg_url, "wake.stop", {})  # wake it so it sees the stop
+        thread.join(10)
+    assert got and got[0] - committed < 1.0
+    assert not thread.is_alive()

@@ -111,7 +111,8 @@ def test_new_unchanged_updated_versions(db_url):
                            .order_by(OutboxEvent.seq)).scalars().all()
         assert [(e["ma_lk"], e["version"]) for e in events] == [("LK1", 1), ("LK2", 1), ("LK2", 2)]
         assert events[-1] == {"visit_id": lk2.id, "personal_id": "001090000001", "facility_code": FAC,
-                              "ma_lk": "LK2", "version": 2}
+                              "ma_lk": "LK2", "version": 2, "admitted_at": events[-1]["admitted_at"]}
+        assert datetime.fromisoformat(events[-1]["admitted_at"]) == lk2.admitted_at
         batch = s.get(IngestBatch, b3)
         assert (batch.accepted, batch.updated, batch.unchanged, batch.status) == (0, 1, 1, "done")
         assert batch.resources == 3  # visit + diagnosis + medication
