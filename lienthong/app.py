@@ -21,6 +21,16 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        import anyio.to_thread
+
+        from lienthong import procs
+        from lienthong.db import pool_capacity
+
+        procs.die_with_parent_if_worker()
+        # Blocking routes run in this thread pool; one per pooled database connection, so that under
+        # load requests queue here, fairly, rather than time out waiting for a connection.
+        if not settings.is_sqlite:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = max(4, pool_capacity())
         stop = None
         if settings.background_jobs:
             from lienthong import jobs
@@ -30,6 +40,9 @@ def create_app() -> FastAPI:
         if stop is not None:
             stop.set()
             thread.join(timeout=5)
+        from lienthong.health.xml_mapping import shutdown_workers
+
+        shutdown_workers(wait=False)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -42,6 +55,9 @@ def create_app() -> FastAPI:
         ),
     )
     install_error_handlers(app)
+    from lienthong.web import unavailable
+
+    unavailable.install(app)
     install_request_limits(app)
     from lienthong.identity.csrf import SameOriginMiddleware
 

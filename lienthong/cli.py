@@ -119,8 +119,13 @@ def seed(citizens: int = typer.Option(10_000, "--citizens", "-n", min=1, help="h
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, database_url: Optional[str] = DbOption) -> None:
-    """Run the API and web server (applies pending migrations first)."""
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+          graceful_timeout: int = typer.Option(30, help="seconds a SIGTERM waits for requests in flight"),
+          database_url: Optional[str] = DbOption) -> None:
+    """Run the API and web server (applies pending migrations first).
+
+    On SIGTERM the server stops accepting requests, waits up to --graceful-timeout for those in
+    flight, and ends with its worker processes; they also end if the server is killed."""
     import uvicorn
 
     from lienthong import migrate
@@ -131,7 +136,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, database_
 
     reset_settings_cache()
     migrate.upgrade(url)
-    uvicorn.run("lienthong.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("lienthong.app:create_app", factory=True, host=host, port=port, workers=workers,
+                timeout_graceful_shutdown=graceful_timeout)
 
 
 @app.command()

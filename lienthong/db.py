@@ -116,8 +116,24 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # The pool is sized and timed out deliberately (settings: db_pool_*): a request that cannot
+        # get a connection within db_pool_timeout_s fails (503, lienthong.web.unavailable) instead
+        # of waiting 30 s; a connection attempt gives up after db_connect_timeout_s; TCP keepalives
+        # find a silently dropped connection within ~15 s; pre-ping replaces connections that died
+        # while pooled (a database restart) before a request uses them.
+        s = get_settings()
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=s.db_pool_size, max_overflow=s.db_max_overflow,
+            pool_timeout=s.db_pool_timeout_s,
+            connect_args={"connect_timeout": s.db_connect_timeout_s, "keepalives": 1, "keepalives_idle": 5,
+                          "keepalives_interval": 3, "keepalives_count": 3})
     return engine
+
+
+def pool_capacity() -> int:
+    """Connections one process may hold on PostgreSQL (pool size + overflow)."""
+    s = get_settings()
+    return s.db_pool_size + s.db_max_overflow
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -47,19 +47,22 @@ def load_contexts() -> None:
 
 
 def run_forever(database_url: str | None = None, *, stop: threading.Event | None = None,
-                relay_interval_s: float = 0.25, nats_url: str | None = None) -> None:
+                relay_interval_s: float = 0.5, nats_url: str | None = None, tick_s: float = 0.25) -> None:
+    """The outbox relay in a thread of its own (passes back to back under load, woken by new events
+    when idle, see :func:`lienthong.events.relay.run_relay`) and the periodic jobs (the audit
+    sequencer among them) in this one, until ``stop`` is set."""
     from lienthong.events import relay
 
     stop = stop or threading.Event()
     jobs = registered()
     # One relay for the worker's lifetime: its NATS connection (made on first use, remade if it
-    # drops) is kept across passes instead of being opened and closed every relay_interval_s.
-    with relay.Relay(database_url, nats_url=nats_url) as outbox_relay:
+    # drops) is kept across passes.
+    relay_thread = threading.Thread(target=relay.run_relay, name="lienthong-relay", daemon=True,
+                                    kwargs=dict(url=database_url, nats_url=nats_url, interval_s=relay_interval_s,
+                                                stop=stop))
+    relay_thread.start()
+    try:
         while not stop.is_set():
-            try:
-                outbox_relay.run_once()
-            except Exception:  # keep the worker alive; the event stays pending and is retried
-                log.exception("outbox relay pass failed")
             now = time.monotonic()
             for job in jobs:
                 if now >= job.next_at:
@@ -68,7 +71,10 @@ def run_forever(database_url: str | None = None, *, stop: threading.Event | None
                         job.run(database_url)
                     except Exception:
                         log.exception("periodic job %s failed", job.name)
-            stop.wait(relay_interval_s)
+            stop.wait(tick_s)
+    finally:
+        stop.set()
+        relay_thread.join(timeout=max(10.0, relay_interval_s + 5))
 
 
 def start_in_thread(database_url: str | None = None) -> tuple[threading.Thread, threading.Event]:

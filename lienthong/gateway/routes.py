@@ -9,16 +9,17 @@ Processing is synchronous: the response is the final receipt. The envelope's MAC
 caller's facility (403). Per-dossier problems are in the receipt (valid dossiers are accepted); a
 broken envelope is 400 (with the receipt when some dossiers were already stored).
 
-``GET /api/v1/gateway/batches/{id}``: a receipt; facilities see only their own. A batch still
-``receiving`` without progress for :data:`STALE_AFTER` (its process died) is reported ``failed``;
-resubmitting the same file completes it without duplicates.
+``GET /api/v1/gateway/batches/{id}``: a receipt; facilities see only their own. A batch interrupted
+by a database outage is marked ``failed`` as soon as the database is back; one still ``receiving``
+without progress for :data:`~lienthong.health.ingest.STALE_AFTER` (its process died) is marked
+``failed`` by the periodic sweep or when read. Resubmitting the same file completes it without
+duplicates.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -30,7 +31,7 @@ from lienthong.config import get_settings
 from lienthong.db import utcnow
 from lienthong.deps import get_db
 from lienthong.gateway.upload import capped_stream
-from lienthong.health.ingest import receipt
+from lienthong.health.ingest import STALE_AFTER, fail_interrupted, receipt
 from lienthong.health.models import IngestBatch
 from lienthong.identity.policy import Target, authorize, requires
 from lienthong.identity.principal import Principal
@@ -39,7 +40,6 @@ router = APIRouter(prefix="/api/v1/gateway", tags=["gateway"])
 
 DEFAULT_MAX_BYTES = 2 * 1024 ** 3
 ACCEPTED_TYPES = ("application/xml", "text/xml", "application/octet-stream")
-STALE_AFTER = timedelta(minutes=10)
 RECEIPT_MAX_ERRORS = 1_000
 
 
@@ -118,13 +118,7 @@ def get_batch(batch_id: str, principal: Principal = Depends(requires("health.rec
     authorize(principal, "health.receipts", Target(facility_code=batch.facility_code))
     beat = batch.updated_at or batch.received_at
     if batch.status == "receiving" and beat is not None and utcnow() - beat > STALE_AFTER:
-        # an interrupted ingest (its process died): marked failed, committed with the request
-        batch.status = "failed"
-        batch.finished_at = utcnow()
-        batch.errors = list(batch.errors or []) + [{
-            "ma_lk": None, "table": "GIAMDINHHS", "record": None, "field": None, "code": "interrupted",
-            "message": "Việc xử lý tệp bị gián đoạn; dữ liệu đã tiếp nhận được giữ nguyên, hãy gửi lại tệp "
-                       "để hoàn tất (hồ sơ đã có sẽ không bị trùng)"}]
-        batch.error_count += 1
+        # an interrupted ingest (its process died) not swept yet: marked failed with the request
+        fail_interrupted(batch)
         db.flush()
     return receipt(batch, max_errors=RECEIPT_MAX_ERRORS)

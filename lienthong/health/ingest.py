@@ -38,10 +38,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -54,6 +57,8 @@ from lienthong.health.models import (
 )
 from lienthong.health.records import VisitRecord, canonical_json, json_default
 from lienthong.identity.principal import Principal
+
+log = logging.getLogger(__name__)
 
 CHUNK_VISITS = 2_000  # visits per transaction for callers that chunk a stream (see ingest pipelines)
 MAX_ERRORS_KEPT = 1_000  # errors kept in a receipt; ``error_count`` has the total
@@ -165,6 +170,97 @@ def finish_batch(session: Session, principal: Principal, batch: IngestBatch, *, 
     batch.finished_at = batch.updated_at = utcnow()
     record(session, principal, "health.submit", "ingest_batch", resource_id=batch.id,
            purpose="tiếp nhận dữ liệu khám chữa bệnh từ cơ sở", detail=receipt(batch))
+
+
+# A batch still "receiving" whose heartbeat (updated_at, bumped by every committed chunk) is older than
+# this was interrupted: its process died. Marked failed by the periodic sweep (and when read).
+STALE_AFTER = timedelta(minutes=10)
+INTERRUPTED = {
+    "ma_lk": None, "table": "GIAMDINHHS", "record": None, "field": None, "code": "interrupted",
+    "message": "Việc xử lý tệp bị gián đoạn; dữ liệu đã tiếp nhận được giữ nguyên, hãy gửi lại tệp "
+               "để hoàn tất (hồ sơ đã có sẽ không bị trùng)"}
+FAIL_RETRY_S = 1.0
+
+
+def fail_interrupted(batch: IngestBatch, error: dict | None = None) -> bool:
+    """Mark a batch that stopped while ``receiving`` failed, with the error saying so (in the
+    caller's transaction). False when it had already ended."""
+    if batch.status != "receiving":
+        return False
+    batch.status = "failed"
+    batch.finished_at = batch.updated_at = utcnow()
+    batch.errors = list(batch.errors or []) + [dict(error or INTERRUPTED)]
+    batch.error_count = (batch.error_count or 0) + 1
+    return True
+
+
+def sweep_stale_batches(session: Session, now: datetime | None = None) -> int:
+    """Mark failed every batch still ``receiving`` without a heartbeat for :data:`STALE_AFTER`."""
+    limit = (now or utcnow()) - STALE_AFTER
+    stale = list(session.scalars(select(IngestBatch).where(IngestBatch.status == "receiving",
+                                                           IngestBatch.updated_at < limit)))
+    return sum(fail_interrupted(b) for b in stale)
+
+
+_failing: dict[tuple[str | None, str], dict | None] = {}
+_failing_lock = threading.Lock()
+_failing_thread: threading.Thread | None = None
+
+
+def mark_failed(database_url: str | None, batch_id: str, error: dict | None = None) -> bool:
+    """Mark an interrupted batch failed in its own transaction; when the database cannot be reached
+    (the usual reason the ingest stopped), keep trying every :data:`FAIL_RETRY_S` from a background
+    thread, so the batch is failed as soon as the database is back. True if done now."""
+    from lienthong.db import session_factory
+
+    try:
+        with session_factory(database_url)() as s:
+            b = s.get(IngestBatch, batch_id)
+            if b is not None and fail_interrupted(b, error):
+                s.commit()
+        return True
+    except Exception as exc:  # noqa: BLE001 - the database is away: retried below
+        log.warning("batch %s: cannot mark it failed now (%s); retrying until the database is back", batch_id,
+                    exc.__class__.__name__)
+    global _failing_thread
+    with _failing_lock:
+        _failing[(database_url, batch_id)] = error
+        if _failing_thread is None or not _failing_thread.is_alive():
+            _failing_thread = threading.Thread(target=_retry_failing, name="ingest-mark-failed", daemon=True)
+            _failing_thread.start()
+    return False
+
+
+def pending_failures() -> list[str]:
+    with _failing_lock:
+        return [batch_id for _, batch_id in _failing]
+
+
+def _retry_failing() -> None:
+    from lienthong.db import session_factory
+
+    while True:
+        time.sleep(FAIL_RETRY_S)
+        with _failing_lock:
+            todo = dict(_failing)
+        if not todo:
+            return
+        for (url, batch_id), error in todo.items():
+            try:
+                with session_factory(url)() as s:
+                    b = s.get(IngestBatch, batch_id)
+                    if b is not None and fail_interrupted(b, error):
+                        s.commit()
+            except Exception:  # noqa: BLE001 - still away
+                continue
+            log.info("batch %s marked failed (database back)", batch_id)
+            with _failing_lock:
+                _failing.pop((url, batch_id), None)
+        with _failing_lock:
+            if not _failing:
+                global _failing_thread
+                _failing_thread = None
+                return
 
 
 def receipt(batch: IngestBatch, *, max_errors: int | None = None) -> dict:

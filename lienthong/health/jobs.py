@@ -11,4 +11,12 @@ def _remind(url):
         return reminders.send_appointment_reminders(session)
 
 
+def _sweep(url):
+    from lienthong.health.ingest import sweep_stale_batches
+
+    with unit_of_work(url) as session:
+        return sweep_stale_batches(session)
+
+
 register_periodic("health.reminders", 15 * 60.0, _remind)
+register_periodic("health.stale_batches", 60.0, _sweep)

@@ -246,8 +246,12 @@ def _get_pool(workers: int):
         if _pool is None or _pool_size != workers:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
-            # spawn, not fork: safe from a threaded server holding database connections.
-            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            # spawn, not fork: safe from a threaded server holding database connections. The workers
+            # end with this process, however it ends (lienthong.procs).
+            from lienthong import procs
+
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=procs.pool_worker_init, initargs=(os.getpid(),))
             _pool_size = workers
         return _pool
 
@@ -260,11 +264,11 @@ def _discard_pool(pool) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def shutdown_workers() -> None:
+def shutdown_workers(wait: bool = True) -> None:
     global _pool
     with _pool_lock:
         if _pool is not None:
-            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool.shutdown(wait=wait, cancel_futures=True)
             _pool = None
 
 
@@ -650,21 +654,19 @@ def ingest_xml130(source: str | BinaryIO, principal: Principal, *, database_url:
             session.commit()
             return batch
     except BaseException:
-        session.rollback()
-        if batch is not None:
-            _mark_failed(database_url, batch.id)
+        # The id first: the rollback expires the batch, and reloading it needs the database.
+        batch_id = batch.__dict__.get("id") if batch is not None else None
+        try:
+            session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone (database away): nothing to roll back
+            log.debug("rollback after a failed ingest", exc_info=True)
+        if batch_id is not None:
+            _mark_failed(database_url, batch_id)
         raise
     finally:
         session.close()
 
 
 def _mark_failed(database_url: str | None, batch_id: str) -> None:
-    try:
-        with session_factory(database_url)() as s:
-            b = s.get(IngestBatch, batch_id)
-            if b is not None and b.status == "receiving":
-                b.status = "failed"
-                b.finished_at = b.updated_at = utcnow()
-                s.commit()
-    except Exception:  # pragma: no cover - best effort while already failing
-        log.exception("could not mark batch %s failed", batch_id)
+    # Now, or (database away) as soon as the database is back: see ingest.mark_failed.
+    ingest.mark_failed(database_url, batch_id)
