@@ -21,16 +21,9 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        import anyio.to_thread
-
         from lienthong import procs
-        from lienthong.db import pool_capacity
 
         procs.die_with_parent_if_worker()
-        # Blocking routes run in this thread pool; one per pooled database connection, so that under
-        # load requests queue here, fairly, rather than time out waiting for a connection.
-        if not settings.is_sqlite:
-            anyio.to_thread.current_default_thread_limiter().total_tokens = max(4, pool_capacity())
         stop = None
         if settings.background_jobs:
             from lienthong import jobs
@@ -60,8 +53,10 @@ def create_app() -> FastAPI:
     unavailable.install(app)
     install_request_limits(app)
     from lienthong.identity.csrf import SameOriginMiddleware
+    from lienthong.web.admission import AdmissionMiddleware
 
     app.add_middleware(SameOriginMiddleware)
+    app.add_middleware(AdmissionMiddleware)  # outermost: a request waits before anything else runs
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:

@@ -16,15 +16,20 @@ class Settings(BaseSettings):
     # (postgresql+psycopg://user@host/db).
     database_url: str = "sqlite:///var/lienthong.sqlite3"
     # PostgreSQL connection pool, per process (see lienthong.db.make_engine). Requests that find
-    # every connection busy wait at most db_pool_timeout_s, then get 503 (lienthong.web.unavailable);
-    # the web thread pool is sized to the pool, so under load requests queue (fairly) for a thread
-    # instead of timing out on the pool. A new connection gives up after db_connect_timeout_s.
+    # every connection busy wait at most db_pool_timeout_s, then get 503 (lienthong.web.unavailable).
+    # Only db_pool_size requests are let in at a time (lienthong.web.admission), so under load they
+    # queue fairly instead of timing out on the pool; the overflow is for the background jobs
+    # (relay, sequencer), gateway uploads and event streams. A new connection gives up after
+    # db_connect_timeout_s.
     db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=5, ge=0)
+    db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
     db_connect_timeout_s: int = Field(default=3, ge=1)
-    # Retry-After (seconds) of the 503 answered while the database is unreachable.
+    # Retry-After (seconds) of the 503 answered while the database is unreachable or the server
+    # overloaded. At most db_pool_size requests per process are processed at a time
+    # (lienthong.web.admission); one waiting longer than request_queue_timeout_s gets 503.
     unavailable_retry_after_s: int = Field(default=5, ge=1)
+    request_queue_timeout_s: float = Field(default=30.0, gt=0)
     # Directory for keys and other local state of the embedded mode.
     state_dir: Path = Path("var")
 

@@ -130,11 +130,6 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def pool_capacity() -> int:
-    """Connections one process may hold on PostgreSQL (pool size + overflow)."""
-    s = get_settings()
-    return s.db_pool_size + s.db_max_overflow
-
 
 def get_engine(url: str | None = None) -> Engine:
     url = normalize_url(url or get_settings().database_url)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from lienthong.deps import get_db
@@ -46,8 +46,11 @@ def _own_id(principal: Principal) -> str:
 @router.get("/api/v1/me/health", response_model=book_service.HealthBook)
 def my_health_book(page_size: int = Query(book_service.VISIT_PAGE, ge=1, le=book_service.MAX_VISIT_PAGE),
                    principal: Principal = Depends(requires("health.book.read")), db: Session = Depends(get_db)):
-    return book_service.health_book(db, principal, _own_id(principal), purpose="công dân xem sổ sức khỏe của mình",
+    book = book_service.health_book(db, principal, _own_id(principal), purpose="công dân xem sổ sức khỏe của mình",
                                     page_size=page_size)
+    # Serialized here, in this thread: the book is already a validated HealthBook, and FastAPI's
+    # response_model pass would validate it again in a second trip through the thread pool.
+    return Response(book.model_dump_json(), media_type="application/json")
 
 
 @router.get("/api/v1/me/health/visits", response_model=book_service.VisitPage)

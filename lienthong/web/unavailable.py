@@ -67,12 +67,13 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def response(request: Request) -> HTMLResponse | JSONResponse:
+def response(request: Request, *, message: str = MESSAGE, title: str = TITLE,
+             code: str = CODE) -> HTMLResponse | JSONResponse:
     retry = get_settings().unavailable_retry_after_s
     headers = {"Retry-After": str(retry), "Cache-Control": "no-store"}
     if wants_html(request):
-        return HTMLResponse(PAGE.format(title=TITLE, message=MESSAGE, retry=retry), status_code=503, headers=headers)
-    return JSONResponse({"error": {"code": CODE, "message": MESSAGE}}, status_code=503, headers=headers)
+        return HTMLResponse(PAGE.format(title=title, message=message, retry=retry), status_code=503, headers=headers)
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=503, headers=headers)
 
 
 def install(app: FastAPI) -> None:

@@ -163,3 +163,26 @@ def test_icd10_table():
     assert icd10_name("S61.0").chapter == "XIX" and icd10_name("U07.1").chapter == "XXII"
     assert icd10_name("H61").chapter == "VIII" and icd10_name("H59").chapter == "VII"
     assert icd10_name("12").name == "Mã bệnh không hợp lệ"
+
+
+def test_postgresql_one_query_book_equals_the_generic_queries(pg_url):
+    """The book comes from one statement on PostgreSQL; it must be exactly what the per-part
+    queries (the SQLite path) give, on the first page and on a later one."""
+    from lienthong.health import book
+
+    _seed_book()
+    for i in range(25):  # enough for a second page
+        add_visit(PID, CLINIC, f"LKP{i:02d}", T0 - timedelta(days=i + 1, hours=i))
+    with unit_of_work(pg_url) as s:
+        fast = book.build_book(s, PID, now=T0)
+        original = book._fetch_pg
+        try:
+            book._fetch_pg = book._fetch_generic
+            slow = book.build_book(s, PID, now=T0)
+            cursor = slow.visits.next_before
+            slow2 = book.build_book(s, PID, before=cursor, now=T0)
+        finally:
+            book._fetch_pg = original
+        fast2 = book.build_book(s, PID, before=cursor, now=T0)
+    assert fast.model_dump() == slow.model_dump() and fast.visits.items and fast.referrals and fast.lab_results
+    assert fast2.model_dump() == slow2.model_dump() and fast2.visits.items
