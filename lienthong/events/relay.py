@@ -8,7 +8,8 @@ One pass (:meth:`Relay.run_once`, up to ``batch`` events):
    ``SELECT``;
 2. gives each in-process handler (:mod:`lienthong.events.bus`) all of its events of the pass in one
    unit of work (``MessageBus.deliver_batch``): one transaction per handler and pass, not per event;
-3. when a NATS URL is configured, publishes the events to JetStream (subject ``<prefix>.<topic>``,
+   the handlers run side by side (up to :data:`PARALLEL_DELIVERIES` threads), and
+3. at the same time, when a NATS URL is configured, publishes the events to JetStream (subject ``<prefix>.<topic>``,
    header ``Nats-Msg-Id: <event_id>`` so that a re-publication after a crash is dropped by
    JetStream's duplicate window) asynchronously: all of them are sent in order without waiting,
    with up to :data:`MAX_IN_FLIGHT` acknowledgements outstanding, then the acks are collected;
@@ -33,6 +34,7 @@ import asyncio
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -52,6 +54,7 @@ BACKOFF_MAX_S = 600.0
 DEFAULT_SUBJECT_PREFIX = "lienthong"
 DEFAULT_BATCH = 1000
 MAX_IN_FLIGHT = 1000  # JetStream publishes awaiting their ack
+PARALLEL_DELIVERIES = 4  # handlers' transactions (and the JetStream publication) run side by side
 NOTIFY_CHANNEL = "lienthong_outbox"
 
 
@@ -192,9 +195,19 @@ class Relay:
             prefix = subject_prefix or getattr(settings, "nats_subject_prefix", "") or DEFAULT_SUBJECT_PREFIX
             self.publisher = NatsPublisher(nats_url, stream or settings.nats_stream, prefix)
         self._listener = None
+        self._threads: ThreadPoolExecutor | None = None
         self.last_claimed = 0  # events taken by the last pass (published or not)
 
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(max_workers=PARALLEL_DELIVERIES,
+                                               thread_name_prefix=f"{threading.current_thread().name}/delivery")
+        return self._threads
+
     def close(self) -> None:
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)
+            self._threads = None
         if self.publisher is not None:
             self.publisher.close()
         if self._listener is not None:
@@ -255,11 +268,9 @@ class Relay:
                 for sub in subs:
                     if (e.event_id, sub.target) not in delivered:
                         per_sub.setdefault(sub.name, (sub, []))[1].append(envs[e.event_id])
-            for sub, todo in per_sub.values():
-                for event_id, error in self.bus.deliver_batch(sub, todo, self.url).items():
-                    outcomes[event_id].errors[sub.target] = error
-
-            nats_done: list[str] = []
+            # The handlers (one transaction each) and the JetStream publication are independent: they
+            # run side by side, so a pass takes as long as the slowest of them, not their sum.
+            publishing = None
             if self.publisher is not None:
                 target = self.publisher.target
                 prefix = self.publisher.subject_prefix
@@ -267,11 +278,19 @@ class Relay:
                          json.dumps(envs[e.event_id], ensure_ascii=False, separators=(",", ":"),
                                     default=str).encode())
                         for e in events if (e.event_id, target) not in delivered]
-                for event_id, error in self.publisher.publish(todo).items():
+                publishing = self._pool().submit(self.publisher.publish, todo)
+            handling = [(sub, self._pool().submit(self.bus.deliver_batch, sub, todo, self.url))
+                        for sub, todo in per_sub.values()]
+            for sub, future in handling:
+                for event_id, error in future.result().items():
+                    outcomes[event_id].errors[sub.target] = error
+            nats_done: list[str] = []
+            if publishing is not None:
+                for event_id, error in publishing.result().items():
                     if error is None:
                         nats_done.append(event_id)
                     else:
-                        outcomes[event_id].errors[target] = error
+                        outcomes[event_id].errors[self.publisher.target] = error
 
             published = self._record(session, outcomes, nats_done)
             session.commit()

@@ -158,20 +158,31 @@ def on_referral_decided(session: Session, event: dict) -> None:
 
 
 def on_health_certificate(session: Session, event: dict) -> None:
-    from lienthong.health.book import CERTIFICATE_KINDS
+    on_health_certificates(session, [event])
 
-    p = event["payload"]
-    kind = p.get("kind")
-    if kind == "death":  # the subject is the deceased
+
+def on_health_certificates(session: Session, events: list[dict]) -> None:
+    """Certificates issued in a whole ingest chunk: facility names and existing copies looked up once."""
+    from lienthong.health.book import CERTIFICATE_KINDS, facility_names
+
+    wanted = [e for e in events if (e.get("payload") or {}).get("kind") != "death"]  # the subject is the deceased
+    if not wanted:
         return
-    name = CERTIFICATE_KINDS.get(kind, "Giấy tờ y tế")
-    where = _facility(session, p.get("facility_code"))
-    number = f" số {p['number']}" if p.get("number") else ""
-    deliver(session, event, p.get("personal_id"), Message(
-        title=f"Đã cấp {_lower_first(name)}",
-        body=f"{where} đã cấp {_lower_first(name)}{number} ngày {vndate(p.get('issued_at'))}; "
-             "giấy đã có trong sổ sức khỏe điện tử của bạn.",
-        link=HEALTH_BOOK))
+    names = facility_names(session, [e["payload"].get("facility_code") for e in wanted])
+    items = []
+    for e in wanted:
+        p = e["payload"]
+        name = CERTIFICATE_KINDS.get(p.get("kind"), "Giấy tờ y tế")
+        code = p.get("facility_code")
+        where = (names.get(code) if code else None) or (f"cơ sở khám chữa bệnh mã {code}" if code
+                                                        else "cơ sở khám chữa bệnh")
+        number = f" số {p['number']}" if p.get("number") else ""
+        items.append((e, p.get("personal_id"), Message(
+            title=f"Đã cấp {_lower_first(name)}",
+            body=f"{where} đã cấp {_lower_first(name)}{number} ngày {vndate(p.get('issued_at'))}; "
+                 "giấy đã có trong sổ sức khỏe điện tử của bạn.",
+            link=HEALTH_BOOK)))
+    deliver_many(session, items)
 
 
 # --- judicial records -----------------------------------------------------------------------------------------------
@@ -253,7 +264,8 @@ def on_judicial_certificate(session: Session, event: dict) -> None:
 # --- subscriptions --------------------------------------------------------------------------------------------------
 
 # Vectorised forms, for the topics a hospital's ingest produces in bulk.
-BATCH = {"notifications.health.visit": on_visit_accepted_batch}
+BATCH = {"notifications.health.visit": on_visit_accepted_batch,
+         "notifications.health.certificate": on_health_certificates}
 
 SUBSCRIPTIONS: list[tuple[str, Callable, str]] = [
     ("civil.notification", on_civil_notification, "notifications.civil"),
