@@ -227,7 +227,7 @@ def legal_notes(case: CaseOut, today: date | None = None) -> list[str]:
     if case.event_date is not None and case.steps and case.steps[0].due_at:
         windows.append((case.event_date, case.steps[0].due_at))
     for start, end in windows:
-        out += wcal.officer_notes(start, end)
+        out += wcal.officer_notes(start, end, working_days=True)
     return list(dict.fromkeys(out))
 
 
@@ -242,7 +242,7 @@ def dashboard_notes(rows: list[OverdueRow], today: date | None = None) -> list[s
         out += rules.officer_notes(procedure, today, [step])
     dues = [r.due_at for r in rows if r.due_at is not None]
     if dues:
-        out += wcal.officer_notes(_local_day(min(dues)) - timedelta(days=60), _local_day(max(dues)))
+        out += wcal.officer_notes(_local_day(min(dues)) - timedelta(days=60), _local_day(max(dues)), working_days=True)
     return list(dict.fromkeys(out))
 
 

@@ -545,6 +545,8 @@ def officer_notes(*, death_date: date | None = None, card_issued_on: date | None
         r = card_rules_on(card_issued_on)
         if not r.verified:
             keys.append("insurance.card_nd188")
+        if date(2018, 10, 17) <= card_issued_on < date(2019, 1, 1):  # around the recalled start of NĐ 146/2018
+            keys.append("insurance.card_nd146_start")
     return notes(keys)
 
 

@@ -519,7 +519,7 @@ def legal_notes(app: m.Application, record: dict | None = None) -> list[str]:
         out += rp.officer_notes(submitted, extended=app.sla_working_days is not None and app.sla_working_days != standard)
     except rp.UnknownRuleError:
         pass
-    out += wcal.officer_notes(app.submitted_at, app.due_at)
+    out += wcal.officer_notes(app.submitted_at, app.due_at, working_days=True)
     return list(dict.fromkeys(out))
 
 

@@ -387,10 +387,13 @@ def default_calendar() -> WorkCalendar:
 from lienthong.legal import Figure  # noqa: E402  (plain data module, no cycle)
 
 FIGURES: tuple[Figure, ...] = (
-    Figure("workdays.weekend", "Public agencies work Monday to Friday", "Saturday and Sunday off", "configurable",
-           "Quyết định 188/1999/QĐ-TTg (40-hour week; recalled, text not read)",
-           "Thứ Bảy, Chủ nhật được tính là ngày nghỉ của cơ quan hành chính (Quyết định 188/1999/QĐ-TTg, chưa đối chiếu).",
-           "vn_overrides.json weekend"),
+    # QĐ 188/1999/QĐ-TTg Điều 1: "Nay quy định chế độ tuần làm việc 40 giờ trong 5 ngày, nghỉ ngày thứ bẩy và chủ nhật
+    # hàng tuần đối với cán bộ, công chức và người lao động trong các cơ quan, đơn vị hành chính, sự nghiệp ..."
+    # (a 40-hour week in 5 days, Saturday and Sunday off, for civil servants in administrative agencies).
+    Figure("workdays.weekend", "Public agencies work Monday to Friday", "Saturday and Sunday off", "confirmed",
+           "Quyết định 188/1999/QĐ-TTg ngày 17/09/1999 Điều 1; https://hethongphapluat.com/quyet-dinh-188-1999-qd-ttg-ve-che-"
+           "do-tuan-lam-viec-40-gio-do-thu-tuong-chinh-phu-ban-hanh.html; English: http://vbpl.vn/kiengiang/Pages/"
+           "vbpqen-toanvan.aspx?ItemID=843"),
     Figure("workdays.art112", "Paid public holidays", "11 days (Labour Code 2019 art. 112.1)", "confirmed",
            "Bộ luật Lao động 2019 Điều 112 khoản 1 (list quoted by znews.vn / vneconomy.vn 26/02/2026; "
            "vbpl.vn ItemID=139264 cited by holidays.VN)"),
@@ -412,11 +415,15 @@ FIGURES: tuple[Figure, ...] = (
 )
 
 
-def officer_notes(start: date | datetime | None, end: date | datetime | None, cal: WorkCalendar | None = None) -> list[str]:
-    """Warnings for unverified calendar entries inside a deadline window (officer pages)."""
+def officer_notes(start: date | datetime | None, end: date | datetime | None, cal: WorkCalendar | None = None, *,
+                  working_days: bool = False) -> list[str]:
+    """Warnings for unverified calendar entries inside a deadline window (officer pages); with ``working_days``
+    also the warning on how working-day deadlines are counted (``workdays.counting``)."""
+    from lienthong.legal import notes
+
     if start is None or end is None:
         return []
     cal = cal or default_calendar()
     a = _as_local(start, cal.tz).date() if isinstance(start, datetime) else start
     b = _as_local(end, cal.tz).date() if isinstance(end, datetime) else end
-    return cal.notes_between(a, b)
+    return cal.notes_between(a, b) + (notes(["workdays.counting"]) if working_days else [])

@@ -665,10 +665,14 @@ FIGURES: tuple[Figure, ...] = (
 )
 
 
-def officer_notes(application_date: date, *, extended: bool = False, fast_track: bool = False) -> list[str]:
-    """Warnings for the configurable procedure figures a case received on ``application_date`` uses."""
+def officer_notes(application_date: date, *, extended: bool = False, fast_track: bool = False,
+                  fee: bool = True) -> list[str]:
+    """Warnings for the configurable procedure figures a case received on ``application_date`` uses
+    (``fee``: the fee schedule in force that day; the record-number agency codes are always used)."""
     rules = rules_for(application_date)
-    keys: list[str] = []
+    keys: list[str] = ["procedure.agency_codes"]
+    if fee:
+        keys.append("procedure.fees_tt244" if TT_244_2016.covers(application_date) else "procedure.fees_tt16_2025")
     if rules.regime in ("law_28_2009_mps", "law_107_2025"):
         keys.append("procedure.issuer_transfer")
     if rules.regime == "law_107_2025":

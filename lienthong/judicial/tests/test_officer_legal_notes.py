@@ -1,5 +1,7 @@
 """Issue #23: the officer pages show the warnings of the configurable legal figures a case depends on."""
 
+from datetime import date
+
 from lienthong.judicial.rules import procedure as rp
 from lienthong.judicial.tests.helpers import COURT, citizen, conviction_body, officer, register
 from lienthong.legal import all_figures
@@ -25,4 +27,13 @@ def test_case_and_queue_pages_show_the_warnings(client, bearer, system_reads_reg
     # the citizen's own pages carry no officer warnings
     mine = client.get("/ly-lich-tu-phap", headers=bearer(citizen(PID)))
     assert "Lưu ý về căn cứ pháp lý" not in mine.text
-    assert rp.officer_notes  # the procedure module exports its warnings
+
+
+def test_procedure_notes_follow_the_rules_in_force():
+    by_key = {f.key: f.warning_vi for f in all_figures()}
+    old = rp.officer_notes(date(2024, 5, 2))
+    assert by_key["procedure.fees_tt244"] in old and by_key["procedure.law107_standard"] not in old
+    new = rp.officer_notes(date(2026, 8, 3), extended=True)
+    assert {by_key[k] for k in ("procedure.fees_tt16_2025", "procedure.law107_standard", "procedure.law107_extended",
+                                "procedure.issuer_transfer", "procedure.agency_codes")} <= set(new)
+    assert by_key["procedure.vneid_fast_track"] in rp.officer_notes(date(2026, 8, 3), fast_track=True)

@@ -66,6 +66,8 @@ def test_officers_are_warned_when_a_deadline_spans_24_november():
     notes = wcal.officer_notes(date(2026, 11, 20), date(2026, 11, 30))
     assert any("24/11/2026" in n and "Điều 112" in n for n in notes)
     assert not any("24/11" in n for n in wcal.officer_notes(date(2026, 11, 25), date(2026, 11, 30)))
-    # the swapped day of 2026 is confirmed (Thông báo 109/TB-UBND): no warning
+    # the swapped day of 2026 is confirmed (Thông báo 109/TB-UBND): no warning; the counting method is configurable
     assert wcal.officer_notes(date(2026, 8, 28), date(2026, 9, 4)) == []
-    assert figure("workdays.culture_day").configurable
+    assert wcal.officer_notes(date(2026, 8, 28), date(2026, 9, 4), working_days=True) == [
+        figure("workdays.counting").warning_vi]
+    assert figure("workdays.culture_day").configurable and not figure("workdays.weekend").configurable
