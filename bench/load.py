@@ -362,7 +362,7 @@ def main() -> int:
                     r = run_readers(port, tokens, n, args.warmup, args.seconds,
                                     snapshot=lambda: cpu_snapshot(proc.pid, url, name))
                     ingest.stop.set()
-                    ingest.join(600)
+                    ingest.join(120)  # a collapsed server may never finish it: go on
                     queue = ingest.queue
                     a, b = r["window"]
                     lat = [x * 1000 for x in r["lat"]]
