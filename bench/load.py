@@ -252,15 +252,6 @@ def run_readers(port: int, tokens: list[tuple[str, str]], n: int, warmup: float,
     return out
 
 
-def _proc_cpu(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            parts = fh.read().rsplit(")", 1)[1].split()
-        return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
 def _tree(pid: int) -> set[int]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
@@ -280,6 +271,8 @@ def _tree(pid: int) -> set[int]:
 
 
 def cpu_snapshot(server_pid: int, url: str, dbname: str) -> dict[str, dict[int, float]]:
+    from ingest import _proc_cpu  # bench/ingest.py
+
     """CPU seconds so far of the server's process tree (uvicorn, workers, ingest pool) and of the
     database's backends: a shared machine's wall-clock rates vary with others' load, CPU per read less."""
     with psycopg.connect(url, autocommit=True) as conn:

@@ -259,38 +259,33 @@ def _bad(count: int, problem: str, *, seq: int | None = None, index: int | None 
     return VerifyResult(False, count, seq, problem, (root or merkle.EMPTY_ROOT).hex(), first_bad_index=index)
 
 
-def _by_position(session: Session, batch: int = 5000) -> Iterator:
-    t = AuditEntry.__table__
-    last = -1
+def _pages(session: Session, table, key, *conditions, batch: int = 5000) -> Iterator:
+    """Every row of ``table`` matching ``conditions``, in ``key`` order, read ``batch`` rows at a time."""
+    last = None
     while True:
-        rows = session.execute(select(t).where(t.c.leaf_index > last).order_by(t.c.leaf_index).limit(batch)).all()
+        stmt = select(table).where(*conditions)
+        if last is not None:
+            stmt = stmt.where(key > last)
+        rows = session.execute(stmt.order_by(key).limit(batch)).all()
         if not rows:
             return
         yield from rows
-        last = rows[-1].leaf_index
+        last = getattr(rows[-1], key.name)
 
 
-def _checkpoints(session: Session, batch: int = 2000) -> Iterator:
+def _by_position(session: Session) -> Iterator:
+    t = AuditEntry.__table__
+    return _pages(session, t, t.c.leaf_index, t.c.leaf_index.is_not(None))
+
+
+def _checkpoints(session: Session) -> Iterator:
     t = AuditCheckpoint.__table__
-    last = -1
-    while True:
-        rows = session.execute(select(t).where(t.c.tree_size > last).order_by(t.c.tree_size).limit(batch)).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].tree_size
+    return _pages(session, t, t.c.tree_size, batch=2000)
 
 
-def _unsequenced(session: Session, batch: int = 5000) -> Iterator:
+def _unsequenced(session: Session) -> Iterator:
     t = AuditEntry.__table__
-    last = 0
-    while True:
-        rows = session.execute(select(t).where(t.c.leaf_index.is_(None), t.c.seq > last)
-                               .order_by(t.c.seq).limit(batch)).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].seq
+    return _pages(session, t, t.c.seq, t.c.leaf_index.is_(None))
 
 
 def parse_external(text: str) -> tuple[int, bytes | None, str | None]:

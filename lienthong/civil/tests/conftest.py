@@ -46,6 +46,11 @@ def app_client(db_url):
 @pytest.fixture
 def family(db_url):
     """Mother (married to father) and the mother's mother, all living in Hà Nội."""
+    return register_family(db_url)
+
+
+def register_family(db_url) -> dict:
+    """The citizens of the ``family`` fixture (also for tests that empty the database midway)."""
     from lienthong.db import unit_of_work
     from lienthong.population import schemas, service
 

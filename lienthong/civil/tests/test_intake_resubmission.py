@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from lienthong.civil import intake
 from lienthong.civil.models import ProcedureCase
-from lienthong.civil.tests.conftest import MOTHER
+from lienthong.civil.tests.conftest import MOTHER, register_family
 from lienthong.db import unit_of_work
 from lienthong.events.models import OutboxEvent
 from lienthong.events.relay import relay_once
@@ -56,7 +56,8 @@ def test_birth_case_is_the_same_before_and_after_a_corrected_resubmission(db_url
 
     # Order 2: a fresh database; the correction is stored before the relay gets to the first event.
     clean(db_url)
-    family_again(db_url)
+    register_family(db_url)
+    relay_once(db_url, nats_url="")
     _submit(db_url, 3200, "Sinh thường")
     _submit(db_url, 3250, "Sinh thường, mẹ khỏe")
     with unit_of_work(db_url) as s:
@@ -74,24 +75,3 @@ def test_birth_case_is_the_same_before_and_after_a_corrected_resubmission(db_url
     assert child["birth_date"] == "2026-11-28" and child["weight_g"] == 3200
     assert after["applicant"] == MOTHER and after["number"] == "GCS-77"
     assert not after["data"]["issues"]
-
-
-def family_again(url):
-    """The ``family`` fixture's citizens, registered again after ``clean``."""
-    from datetime import date
-
-    from lienthong.civil.tests.conftest import ADMIN, FATHER, GRANDMA, WARDS
-    from lienthong.population import schemas, service
-
-    def body(pid, family, middle, given, birth, sex, ward, **extra):
-        return schemas.CitizenIn(personal_id=pid, family_name=family, middle_name=middle, given_name=given,
-                                 birth_date=birth, sex=sex, residence=schemas.ResidenceIn(
-                                     province_code=1, ward_code=ward, street="Số 5 phố Huế", valid_from=date(2020, 1, 1)),
-                                 **extra)
-
-    with unit_of_work(url) as s:
-        service.register_citizen(s, ADMIN, body(GRANDMA, "Lê", "Thị", "Hoa", date(1960, 2, 2), "F", WARDS[0]))
-        service.register_citizen(s, ADMIN, body(FATHER, "Nguyễn", "Văn", "Bình", date(1988, 5, 6), "M", WARDS[1]))
-        service.register_citizen(s, ADMIN, body(MOTHER, "Trần", "Thị", "Lan", date(1990, 7, 8), "F", WARDS[0],
-                                                spouse_id=FATHER, mother_id=GRANDMA))
-    relay_once(url, nats_url="")
