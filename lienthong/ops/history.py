@@ -115,18 +115,6 @@ def parse_table(data: bytes) -> list[rules.LetterRow]:
     return rows
 
 
-def _iso(values: dict) -> dict:
-    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
-
-
-def _from_iso(values: dict) -> dict:
-    out = dict(values)
-    for k in ("test_start", "test_end", "production_date"):
-        if isinstance(out.get(k), str):
-            out[k] = date.fromisoformat(out[k])
-    return out
-
-
 def import_table(db: Session, data: bytes, *, as_of: date, service_key: str = DEFAULT_SERVICE, filename: str = "",
                  title: str = "", source: str = "", source_url: str | None = None,
                  principal: Principal = IMPORTER) -> ImportResult:
@@ -178,7 +166,7 @@ def import_table(db: Session, data: bytes, *, as_of: date, service_key: str = DE
     note = f"{title} ngày {vndate(as_of)}"
     for code, r in coded:
         db.add(RolloutSnapshotRow(snapshot_id=snap.id, row_no=r.row_no, province_code=code, province_label=r.province,
-                                  cells=r.cells, values=_iso(r.values), uncertain=sorted(r.uncertain)))
+                                  cells=r.cells, values=rules.values_to_json(r.values), uncertain=sorted(r.uncertain)))
         result.uncertain_cells += len(r.uncertain)
         unit = _ensure_unit(db, service_key, unit_set, code)
         row_note = note + (f" (ô không chắc chắn: {', '.join(sorted(r.uncertain))})" if r.uncertain else "")

@@ -259,12 +259,11 @@ def _path_out(db: Session, path: history.ProvincePath) -> schemas.ProvincePathOu
         province_name=service.province_name(path.province_code), unit=_unit_out(path.unit), basis_text=path.basis_text,
         merged=path.merged, reform=_reform(),
         rule={"key": d.rule.value, "label": rules.RULE_LABEL[d.rule], "text": d.text} if d else None,
-        derived={**{k: (v.isoformat() if isinstance(v, date) else v) for k, v in d.values.items()},
+        derived={**rules.values_to_json(d.values),
                  "explanation": d.explanation, "deciding": list(d.deciding)} if d else None,
         members=[schemas.MemberOut(
             code=m.state.code, name=m.state.name,
-            state={k: (v.isoformat() if isinstance(v, date) else v) for k, v in m.state.values.items()}
-            if m.state.values is not None else None,
+            state=rules.values_to_json(m.state.values) if m.state.values is not None else None,
             unit_id=m.unit.id if m.unit else None,
             snapshot_rows=[{"snapshot_id": s.id, "as_of": s.as_of.isoformat(), "title": s.title, "row_no": r.row_no,
                             "cells": r.cells, "uncertain": r.uncertain} for s, r in m.snapshot_rows],

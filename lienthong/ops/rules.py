@@ -55,6 +55,22 @@ def rank(status: str) -> int:
     return STATUS_RANK[status]
 
 
+DATE_FIELDS = ("test_start", "test_end", "production_date")
+
+
+def values_to_json(values: dict) -> dict:
+    """Tracker values with dates as ISO text (JSON columns, API)."""
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+
+
+def values_from_json(values: dict) -> dict:
+    out = dict(values)
+    for k in DATE_FIELDS:
+        if isinstance(out.get(k), str):
+            out[k] = date.fromisoformat(out[k])
+    return out
+
+
 # --- 1. the official table ----------------------------------------------------------------------
 
 LETTER_COLUMNS = ("stt", "province_old", "devtest_batch", "devtest_from", "devtest_to", "deployment_status",

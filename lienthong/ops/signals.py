@@ -49,18 +49,6 @@ def _vn_date(ts: datetime) -> date:
     return aware(ts).astimezone(VN_TZ).date()
 
 
-def _json_values(values: dict) -> dict:
-    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
-
-
-def _py_values(values: dict) -> dict:
-    out = dict(values)
-    for k in ("test_start", "test_end", "production_date"):
-        if isinstance(out.get(k), str):
-            out[k] = date.fromisoformat(out[k])
-    return out
-
-
 def propose(db: Session, signal_key: str, province_code: int, *, observed_at: datetime,
             evidence: dict) -> RolloutProposal | None:
     """Propose the change ``signal_key`` is evidence of in a (34-set) province; None when there is
@@ -81,7 +69,7 @@ def propose(db: Session, signal_key: str, province_code: int, *, observed_at: da
         return None
     insert = service._insert(db)
     inserted = db.execute(insert(RolloutProposal).values(
-        unit_id=unit.id, signal=signal_key, proposed=_json_values(values), evidence=evidence,
+        unit_id=unit.id, signal=signal_key, proposed=rules.values_to_json(values), evidence=evidence,
         observed_at=observed_at, created_at=utcnow(), state="pending", decided_by_name="", decision_note="",
     ).on_conflict_do_nothing()).rowcount
     if not inserted:  # a concurrent proposer won
@@ -147,7 +135,7 @@ def confirm(db: Session, principal: Principal, proposal_id: int, note: str = "")
     current = {f: getattr(unit, f) for f in rules.STATE_FIELDS}
     values = rules.proposal_values(signal, current, observed_on)
     if values is not None:
-        values = {k: v for k, v in _py_values(p.proposed).items() if k in values}
+        values = {k: v for k, v in rules.values_from_json(p.proposed).items() if k in values}
     text = f"Xác nhận tín hiệu: {evidence_text(p)}."
     if note.strip():
         text += f" {note.strip()}"

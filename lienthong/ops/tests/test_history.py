@@ -209,6 +209,14 @@ def test_pages_show_the_snapshot_and_the_path_to_today(client, bearer):
     assert "≥ 1.001" in kiosks and "44/63" in kiosks and "217" in kiosks and "Chưa đối chiếu được nguồn" in kiosks
     for key in ("health_book", "birth_linked", "death_linked", "medical_kiosk"):
         assert client.get(f"/trien-khai/dien-bien?service={key}", headers=h).status_code == 200
+    import io
+
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(client.get("/api/v1/ops/rollout/report.xlsx?service=judicial_vneid&province=37",
+                                             headers=h).content))["Tiến độ"]
+    assert ws["A2"].value.startswith("Dịch vụ: Cấp Phiếu lý lịch tư pháp trên VNeID")
+    assert ws.cell(5, 7).value == "Đã kiểm thử xong (suy ra khi hợp nhất tỉnh)"
 
 
 def test_services_an_admin_adds_are_tracked_too(client, bearer):
@@ -226,3 +234,14 @@ def test_services_an_admin_adds_are_tracked_too(client, bearer):
     assert client.get("/api/v1/ops/rollout?service=nope", headers=h).status_code == 404
     page = client.get("/trien-khai?service=vneid_driving_licence", headers=h).text
     assert "Giấy phép lái xe trên VNeID" in page and page.count('tr id="unit-') == 34
+    # the page's "track one facility" form (it used to hit /trien-khai/{unit_id} and fail with 422)
+    from lienthong.facilities.models import Facility
+    from lienthong.identity.tokens import issue_access_token
+
+    with unit_of_work() as s:
+        s.add(Facility(code="01001", name="Bệnh viện Bạch Mai", province_code=1, tier="central", ownership="public"))
+    client.cookies.set("lt_session", issue_access_token(ADMIN))
+    r = client.post("/trien-khai/co-so", data={"facility_code": "01001", "service": "vneid_driving_licence"})
+    assert r.status_code == 200 and "Đã thêm cơ sở 01001" in r.text, r.text
+    rows = client.get("/api/v1/ops/rollout?service=vneid_driving_licence&province=1", headers=h).json()
+    assert [x["facility_code"] for x in rows] == [None, "01001"]

@@ -5,7 +5,6 @@ in a province (the judicial context's event, through the outbox relay)."""
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 
 from sqlalchemy import select
