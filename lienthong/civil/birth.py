@@ -2,8 +2,16 @@
 
 Started by a hospital birth certificate (giấy chứng sinh, XML9). Steps:
 
-1. ``confirm`` (parent, VNeID level 2): review the pre-filled declaration, give the child's name,
-   confirm (starts the whole-procedure deadline: the dossier is complete);
+1. ``confirm`` (parent, VNeID level 2; a grandparent in the registry when the parents cannot, with the
+   reason; or the commune officer for whoever declares at the office: a parent, grandparent, other
+   relative or the carer, Luật Hộ tịch Điều 15.1, :func:`lienthong.civil.rules.birth_declarant_allowed`):
+   review the pre-filled declaration, give the child's name, confirm (starts the whole-procedure
+   deadline: the dossier is complete);
+
+A case can also start at the commune office from the papers that replace the hospital certificate
+(a witness statement, or a sworn statement when there is no witness: Luật Hộ tịch Điều 16.1;
+``service.start_without_certificate``), and an officer can mark a dossier as needing verification
+(the longer deadline of the rule's ``verification`` variant).
 2. ``register`` (commune civil-status officer): registers the birth, issues the e-birth-certificate
    extract number (trích lục khai sinh điện tử);
 3. ``assign_id`` (automatic, Công an): the child's personal ID number; the child is registered in the
@@ -119,15 +127,18 @@ def prefill(session: Session, data: dict, mother_hint: str | None) -> dict:
     cccd = str(data.get("SO_CCCD_NND") or "").strip()
     mother_id = cccd if re.fullmatch(r"\d{12}", cccd) else mother_hint
     mother = father = None
+    grandparents: list[dict] = []
     if mother_id:
         out = read_person(session, mother_id, "điền sẵn tờ khai đăng ký khai sinh liên thông")
         if out is not None:
             mother = _person(out)
+            grandparents += _grandparents(out, "maternal")
             spouse = next((r for r in out.relatives if r.relation == "spouse"), None)
             if spouse is not None:
                 f_out = read_person(session, spouse.personal_id, "điền sẵn thông tin người cha trong tờ khai khai sinh")
                 if f_out is not None and f_out.sex == "M":
                     father = _person(f_out)
+                    grandparents += _grandparents(f_out, "paternal")
     if mother is None:
         issues.append("Không tìm thấy người mẹ (SO_CCCD_NND) trong Cơ sở dữ liệu quốc gia về dân cư.")
     elif mother["residence"] is None:
@@ -135,8 +146,33 @@ def prefill(session: Session, data: dict, mother_hint: str | None) -> dict:
     return {
         "child": child, "mother": mother, "father": father, "father_name_on_certificate": data.get("HO_TEN_CHA"),
         "mother_name_on_certificate": data.get("HO_TEN_NND"), "include_father": father is not None,
-        "residence_of": "mother", "issues": issues,
+        "residence_of": "mother", "issues": issues, "grandparents": grandparents,
     }
+
+
+def _grandparents(parent_out, side: str) -> list[dict]:
+    """The parent's own father and mother: Luật Hộ tịch Điều 15.1 lets "ông hoặc bà" declare the birth."""
+    return [{"personal_id": r.personal_id, "full_name": r.full_name, "relation": f"{side}_grand{r.relation}"}
+            for r in parent_out.relatives if r.relation in ("father", "mother")]
+
+
+def relation_of(case: ProcedureCase, personal_id: str | None) -> str | None:
+    """The relation to the child (Luật Hộ tịch Điều 15.1 terms) of a citizen of the registry, or None."""
+    d = case.data or {}
+    if not personal_id:
+        return None
+    if personal_id in {(d.get("mother") or {}).get("personal_id"), (d.get("father") or {}).get("personal_id")}:
+        return "parent"
+    if personal_id == case.applicant_personal_id:
+        return "parent"
+    if any(g["personal_id"] == personal_id for g in d.get("grandparents") or []):
+        return "grandparent"
+    return None
+
+
+def readers(case: ProcedureCase) -> list[str]:
+    """Citizens who may read and confirm: the parents and, when the parents cannot, the grandparents."""
+    return list(dict.fromkeys([*parties(case), *(g["personal_id"] for g in (case.data or {}).get("grandparents") or [])]))
 
 
 def _name(case: ProcedureCase) -> str:
@@ -150,6 +186,7 @@ def parties(case: ProcedureCase) -> list[str]:
     out = [case.applicant_personal_id]
     if d.get("father") and d.get("include_father", True):
         out.append(d["father"]["personal_id"])
+    out.append((d.get("declarant") or {}).get("personal_id"))  # a grandparent who declared
     return [p for p in dict.fromkeys(out) if p]
 
 
@@ -220,7 +257,8 @@ def issue_card(session: Session, case: ProcedureCase, st: ProcedureStep, now: da
     card = insurance_service.issue_child_card(
         session, agents.social_insurance(), personal_id=case.subject_personal_id,
         birth_date=date.fromisoformat(child["birth_date"]),
-        province_code=res.province_code if res else case.province_code, source=f"civil:{case.id}")
+        province_code=res.province_code if res else case.province_code, source=f"civil:{case.id}",
+        on=now.astimezone(VN_TZ).date())
     return {"card_number": card.card_number, "valid_from": card.valid_from.isoformat(),
             "valid_to": card.valid_to.isoformat(), "extended_to": card.extended_to.isoformat() if card.extended_to else None}
 
@@ -228,10 +266,17 @@ def issue_card(session: Session, case: ProcedureCase, st: ProcedureStep, now: da
 # --- notification texts -----------------------------------------------------------------------------------------------
 
 
+def received_from(case: ProcedureCase, paper: str) -> str:
+    doc = case.data.get("document")
+    if doc:
+        return f"{ward_name(case.ward_code)} đã tiếp nhận {doc.get('name', '').lower()} số {doc.get('number')}"
+    return f"Cơ sở y tế {case.data.get('facility_code', '')} đã gửi {paper}"
+
+
 def _wait(case: ProcedureCase, st: ProcedureStep) -> str:
     born = vndate((case.data.get("child") or {}).get("birth_date"))
     due = vntimedate(st.due_at)
-    return (f"Cơ sở y tế {case.data.get('facility_code', '')} đã gửi giấy chứng sinh của con bạn (sinh ngày {born}). "
+    return (f"{received_from(case, 'giấy chứng sinh')} của con bạn (sinh ngày {born}). "
             f"Vui lòng kiểm tra tờ khai đăng ký khai sinh đã được điền sẵn, bổ sung họ tên của trẻ và xác nhận "
             f"trên ứng dụng (hạn đăng ký khai sinh: {due}). Mã hồ sơ: {workflow.short_id(case)}.")
 
@@ -270,7 +315,7 @@ PROCEDURE = workflow.register_procedure(workflow.ProcedureDef(
     name="birth", title="Liên thông khai sinh",
     steps=(
         workflow.StepDef("confirm", "Cha, mẹ xác nhận tờ khai", "citizen", wait_text=_wait, done_text=_confirmed,
-                         starts_clock=True),
+                         starts_clock=True, officer_may_complete=True),
         workflow.StepDef("register", "Đăng ký khai sinh", "agency", after=("confirm",), done_text=_registered),
         workflow.StepDef("assign_id", "Cấp số định danh cá nhân", "auto", after=("register",), run=assign_id,
                          done_text=_id_done),

@@ -3,14 +3,27 @@
 Started by a hospital death notice (giấy báo tử, or a death outcome in XML1). Steps:
 
 1. ``confirm`` (a relative in the registry — spouse, parent or child — with VNeID level 2, or the
-   commune officer on the family's behalf): confirms the pre-filled declaration;
+   commune officer for the person who declares at the office: another relative, or the representative
+   of an organisation when the deceased had no relatives, or the officer themself when nobody
+   responsible can be found, Luật Hộ tịch Điều 33; :func:`lienthong.civil.rules.death_declarant_allowed`):
+   confirms the pre-filled declaration and says whether the family asks for the social-assistance
+   funeral support;
 2. ``register`` (commune civil-status officer): registers the death, issues the extract number
    (trích lục khai tử);
 3. ``update_registry`` (automatic, Công an): ``population.service.record_death``;
 4. ``remove_residence`` (automatic, Công an): deletes the permanent residence;
 5. ``funeral_allowance`` (automatic, BHXH, after ``register`` only): decision from the contribution
-   history, 10 × the reference salary in force on the date of death; skipped when not eligible;
-6. ``close_health_book`` (automatic): ``health.book.close_requested`` event for the health context.
+   history by the law in force on the date of death (Luật BHXH 2014 / 2024:
+   :func:`lienthong.insurance.rules.funeral_eligibility`), 10 × the reference level of the month of
+   death. When the history does not make the person eligible, the law may still do so through data
+   the platform does not hold (a pension, a work accident): the step waits for an officer
+   (:class:`~lienthong.civil.workflow.Handoff`), who records the route (``funeral_route``) and the
+   verification (``note``): :func:`lienthong.insurance.service.officer_decide_funeral_allowance`;
+6. ``close_health_book`` (automatic): ``health.book.close_requested`` event for the health context;
+7. ``social_assistance_funeral`` (after ``funeral_allowance``): the social-assistance funeral support of
+   NĐ 20/2021/NĐ-CP Điều 11, only when the family asked for it; the commune officer records the
+   beneficiary category (``sa_category``), the amount follows
+   :func:`lienthong.insurance.rules.social_assistance_funeral` (only the highest of several supports).
 """
 
 from __future__ import annotations
@@ -20,8 +33,8 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from lienthong.civil import agents, workflow
-from lienthong.civil.birth import parse_birth_datetime, read_person
+from lienthong.civil import agents, rules, workflow
+from lienthong.civil.birth import received_from, parse_birth_datetime, read_person
 from lienthong.civil.models import ProcedureCase, ProcedureStep
 from lienthong.errors import Conflict, DomainError
 from lienthong.events.outbox import record_event
@@ -64,6 +77,17 @@ def parties(case: ProcedureCase) -> list[str]:
     if case.applicant_personal_id:
         return [case.applicant_personal_id]
     return [r["personal_id"] for r in (case.data or {}).get("relatives", [])]
+
+
+RELATION_TO_DECLARANT = {"spouse": "spouse", "child": "child", "father": "parent", "mother": "parent"}
+
+
+def relation_of(case: ProcedureCase, personal_id: str | None) -> str | None:
+    """The declarant relation (Luật Hộ tịch Điều 33) of a relative of the deceased in the registry."""
+    for r in (case.data or {}).get("relatives", []):
+        if r["personal_id"] == personal_id:
+            return RELATION_TO_DECLARANT.get(r["relation"], "relative")
+    return None
 
 
 def relative_ids(case: ProcedureCase) -> list[str]:
@@ -115,11 +139,46 @@ def funeral_allowance(session: Session, case: ProcedureCase, st: ProcedureStep, 
     d = insurance_service.decide_funeral_allowance(session, agents.social_insurance(),
                                                    personal_id=case.subject_personal_id,
                                                    death_date=_death_date(case), source=f"civil:{case.id}")
-    result = {"status": d.status, "reason": d.reason, "amount_vnd": d.amount_vnd,
-              "reference_salary_vnd": d.reference_salary_vnd, "reference_basis": d.reference_basis}
+    result = allowance_result(d)
+    if d.status == "unknown":
+        raise workflow.Handoff(d.reason, result)
     if d.status != "eligible":
         raise workflow.Skip(d.reason, result)
     return result
+
+
+def allowance_result(d) -> dict:
+    return {"status": d.status, "reason": d.reason, "amount_vnd": d.amount_vnd,
+            "reference_salary_vnd": d.reference_salary_vnd, "reference_basis": d.reference_basis,
+            "rules": (d.detail or {}).get("rules"), "basis": (d.detail or {}).get("basis")}
+
+
+def social_assistance_funeral(session: Session, case: ProcedureCase, st: ProcedureStep, now: datetime) -> dict:
+    """NĐ 20/2021 Điều 11: only on the family's request; the commune officer knows who is a beneficiary."""
+    if not (case.data or {}).get("social_assistance_requested"):
+        raise workflow.Skip("gia đình không đề nghị hỗ trợ chi phí mai táng theo Nghị định 20/2021/NĐ-CP", quiet=True)
+    raise workflow.Handoff("Ủy ban nhân dân cấp xã xác định người chết có thuộc đối tượng quy định tại khoản 1 Điều 11 "
+                           "Nghị định 20/2021/NĐ-CP (đối tượng bảo trợ xã hội đang hưởng trợ cấp hằng tháng, con của người "
+                           "đơn thân nghèo, người từ đủ 80 tuổi đang hưởng trợ cấp hằng tháng) hay không")
+
+
+def age_at(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def decide_social_assistance(case: ProcedureCase, category: str | None, province_standard_vnd: int | None) -> dict:
+    """The officer's decision on the social-assistance funeral support, by the rule (no writes)."""
+    from lienthong.insurance import rules as ins_rules
+
+    death_date = _death_date(case)
+    dec = (case.data or {}).get("deceased") or {}
+    age = age_at(date.fromisoformat(dec["birth_date"]), death_date) if dec.get("birth_date") else None
+    allowance = workflow.get_step(case, "funeral_allowance").result or {}
+    higher = allowance.get("amount_vnd") if allowance.get("status") == "eligible" else None
+    d = ins_rules.social_assistance_funeral(death_date, category, age_at_death=age, higher_support_vnd=higher,
+                                           province_standard_vnd=province_standard_vnd)
+    return {"status": d.status, "reason": d.reason, "amount_vnd": d.amount_vnd, "standard_vnd": d.standard_vnd,
+            "basis": d.basis, "category": category}
 
 
 def close_health_book(session: Session, case: ProcedureCase, st: ProcedureStep, now: datetime) -> dict:
@@ -132,7 +191,7 @@ def close_health_book(session: Session, case: ProcedureCase, st: ProcedureStep, 
 
 
 def _wait(case: ProcedureCase, st: ProcedureStep) -> str:
-    return (f"Xin chia buồn cùng gia đình. Cơ sở y tế {case.data.get('facility_code', '')} đã gửi giấy báo tử của "
+    return (f"Xin chia buồn cùng gia đình. {received_from(case, 'giấy báo tử')} của "
             f"{_name(case)} (mất ngày {vndate(case.event_date)}). Thân nhân vui lòng kiểm tra tờ khai đăng ký khai tử "
             f"đã được điền sẵn và xác nhận trên ứng dụng (hạn đăng ký khai tử: {vntimedate(st.due_at)}). "
             f"Mã hồ sơ: {workflow.short_id(case)}.")
@@ -157,7 +216,12 @@ def _residence(case: ProcedureCase, st: ProcedureStep) -> str:
 
 def _allowance(case: ProcedureCase, st: ProcedureStep) -> str:
     return (f"Cơ quan bảo hiểm xã hội đã quyết định trợ cấp mai táng cho thân nhân của {_name(case)}: "
-            f"{vnd(st.result.get('amount_vnd'))} (10 lần mức lương cơ sở {vnd(st.result.get('reference_salary_vnd'))}).")
+            f"{vnd(st.result.get('amount_vnd'))} (10 lần mức tham chiếu {vnd(st.result.get('reference_salary_vnd'))}).")
+
+
+def _sa_support(case: ProcedureCase, st: ProcedureStep) -> str:
+    return (f"Ủy ban nhân dân cấp xã đã quyết định hỗ trợ chi phí mai táng cho gia đình {_name(case)}: "
+            f"{vnd(st.result.get('amount_vnd'))} (khoản 2 Điều 11 Nghị định 20/2021/NĐ-CP).")
 
 
 def _book(case: ProcedureCase, st: ProcedureStep) -> str:
@@ -180,9 +244,12 @@ PROCEDURE = workflow.register_procedure(workflow.ProcedureDef(
         workflow.StepDef("remove_residence", "Xóa đăng ký thường trú", "auto", after=("update_registry",),
                          run=remove_residence, done_text=_residence),
         workflow.StepDef("funeral_allowance", "Trợ cấp mai táng", "auto", after=("register",), run=funeral_allowance,
-                         done_text=_allowance),
+                         done_text=_allowance, officer_may_complete=True),
         workflow.StepDef("close_health_book", "Đóng sổ sức khỏe điện tử", "auto", after=("update_registry",),
                          run=close_health_book, done_text=_book),
+        workflow.StepDef("social_assistance_funeral", "Hỗ trợ chi phí mai táng (trợ giúp xã hội)", "auto",
+                         after=("funeral_allowance",), run=social_assistance_funeral, done_text=_sa_support,
+                         officer_may_complete=True),
     ),
     recipients=parties, done_text=_case_done,
 ))

@@ -2,9 +2,10 @@
 
 Certificates are ``health_certificates`` rows of kind ``driver_health``. The XML 130/4750 adapter
 has no table for them, so facilities submit them here (scope ``health.submit``, own facility only),
-signed by the organisation as on the BHXH gateway (domain file §6). Validity: 12 months from the
-date the health conclusion is signed (TTLT 24/2015, kept by TT 36/2024 [M]); a certificate that
-concludes "not fit" never counts as valid.
+signed by the organisation as on the BHXH gateway (domain file §6). Validity: from the date the health
+conclusion is signed, for the period of the rule in force that day (``civil.rules.DRIVER_HEALTH_RULES``:
+6 months before 01/01/2025, 12 months since; a configurable figure, its warning is returned in
+``legal_notes``); a certificate that concludes "not fit" never counts as valid.
 
 The traffic police (scope ``driver_health.read``) ask whether a citizen has a valid certificate on
 a date: ``valid`` / ``expired`` / ``none``, with minimal certificate data; every lookup is audited.
@@ -77,6 +78,8 @@ class ValidityOut(BaseModel):
     licence_class: str | None
     status: Literal["valid", "expired", "none"]
     certificate: DriverCertificateOut | None
+    # warnings about the configurable validity period the answer rests on (lienthong.legal; issue #23)
+    legal_notes: list[str] = []
 
 
 def _fit(data: dict) -> bool:
@@ -147,7 +150,9 @@ def check(session: Session, principal: Principal, personal_id: str, on: date, li
     audit.record(session, principal, "read", "health.driver_certificate", resource_id=str(cert.id) if cert else None,
                  subject_id=personal_id, purpose=purpose,
                  detail={"on": on, "licence_class": licence_class, "status": status})
-    return ValidityOut(personal_id=personal_id, on=on, licence_class=licence_class, status=status, certificate=cert)
+    notes = rules.officer_notes("driver_health", on, driver_health=True) if cert is not None else []
+    return ValidityOut(personal_id=personal_id, on=on, licence_class=licence_class, status=status, certificate=cert,
+                       legal_notes=notes)
 
 
 @router.post("/api/v1/driver-health/certificates", response_model=DriverCertificateOut, status_code=201)

@@ -63,6 +63,21 @@ def complete_step(case_id: str, step: str, body: service.ActIn, principal: Princ
     return service.act(db, principal, case_id, step, body)
 
 
+@router.post("/api/v1/civil/cases", response_model=service.CaseOut, status_code=201)
+def start_case(body: service.StartIn, principal: Principal = Depends(requires("civil.act")), db: Session = Depends(get_db)):
+    """The commune office starts a linked birth or death procedure from the papers the law accepts instead of the
+    hospital certificate (birth: witness or sworn statement, Luật Hộ tịch Điều 16.1; death: a substitute for the
+    death notice, Điều 34.1)."""
+    return service.start_without_certificate(db, principal, body)
+
+
+@router.post("/api/v1/civil/cases/{case_id}/verification", response_model=service.CaseOut)
+def require_verification(case_id: str, body: service.VerificationIn, principal: Principal = Depends(requires("civil.act")),
+                         db: Session = Depends(get_db)):
+    """The officer marks a linked birth dossier as needing verification: the longer deadline applies."""
+    return service.require_verification(db, principal, case_id, body)
+
+
 @router.post("/api/v1/civil/cases/{case_id}/steps/{step}/retry", response_model=service.CaseOut)
 def retry_step(case_id: str, step: str, body: service.ActIn, principal: Principal = Depends(requires("civil.act")),
                db: Session = Depends(get_db)):
@@ -94,19 +109,24 @@ def case_page(case_id: str, request: Request, principal: Principal = Depends(web
     case = service.get_case(db, principal, case_id)
     can_confirm = (principal.kind == "citizen" and principal.assurance_level >= 2
                    and case.steps[0].state == "waiting_citizen")
-    return _render(request, "civil_case.html", case=case, can_confirm=can_confirm, error=error)
+    notes = service.legal_notes(case) if principal.kind != "citizen" else []
+    return _render(request, "civil_case.html", case=case, can_confirm=can_confirm, error=error, legal_notes=notes)
 
 
 @router.post("/thu-tuc/{case_id}/xac-nhan", include_in_schema=False)
 def confirm_page(case_id: str, request: Request, version: Annotated[Version, Form()], family_name: str = Form(""),
                  middle_name: str = Form(""), given_name: str = Form(""), sex: str = Form(""),
                  include_father: str = Form(""), residence_of: str = Form("mother"),
+                 parents_unable_reason: str = Form(""), social_assistance_requested: str = Form(""),
                  principal: Principal = Depends(web.web_requires("civil.confirm")), db: Session = Depends(get_db)):
     body = {"version": version}
     case = service.get_case(db, principal, case_id, purpose="xác nhận tờ khai thủ tục liên thông")
     if case.procedure == "birth":
         body.update(family_name=family_name, middle_name=middle_name, given_name=given_name, sex=sex or None,
-                    include_father=include_father == "1", residence_of=residence_of)
+                    include_father=include_father == "1", residence_of=residence_of,
+                    parents_unable_reason=parents_unable_reason or None)
+    else:
+        body["social_assistance_requested"] = social_assistance_requested == "1"
     try:
         service.confirm(db, principal, case_id, body)
     except DomainError as exc:
@@ -135,5 +155,6 @@ def overdue_page(request: Request, province_code: str = Query(""), procedure: st
             raise
     province_names = {int(p.code): p.name for p in units.provinces()}
     return _render(request, "civil_overdue.html", rows=rows, error=error, province_code=province_code,
+                   legal_notes=service.dashboard_notes(rows),
                    procedure=procedure, provinces=[(int(p.code), p.name) for p in units.provinces()], province_names=province_names,
                    procedures=service.procedure_names())

@@ -16,6 +16,11 @@ automatic steps) -> ``done`` / ``skipped`` / ``failed``.
   the error and schedules a retry with exponential backoff (:func:`rules.retry_delay_s`); after
   ``max_attempts`` the step is ``failed`` (an officer may retry it). Other steps are never blocked
   by it except those declared ``after`` it: a failed BHYT card leaves the registration done.
+* Officer decisions: an automatic step that finds the data on the platform insufficient for a legal
+  decision raises :class:`Handoff` (e.g. the funeral allowance of a pensioner, whose pension is not
+  on the platform): it stays ``in_progress`` with no next attempt and ``result.awaiting_officer``; an
+  officer completes it (``officer_may_complete``) as ``done`` or ``skipped``. Such steps are listed on
+  the officers' dashboard (:func:`overdue_clause`) and never retried.
 * Notifications: ``civil.notification`` outbox events with Vietnamese text, to the parent /
   relatives, when a step waits for them, when each step finishes or fails, and when the case ends.
 * Optimistic concurrency: cases and steps carry a ``version`` (SQLAlchemy ``version_id_col``); every
@@ -52,13 +57,36 @@ STATE_NAMES = {
 }
 
 
+AWAITING_OFFICER_NAME = "Chờ cán bộ quyết định"
+
+
 class Skip(Exception):
-    """Raised by an automatic step that does not apply (e.g. not eligible): the step is ``skipped``."""
+    """Raised by an automatic step that does not apply (e.g. not eligible): the step is ``skipped``.
+
+    ``quiet``: no notification (a step the family did not ask for)."""
+
+    def __init__(self, reason: str, result: dict | None = None, *, quiet: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.result = result or {}
+        self.quiet = quiet
+
+
+class Handoff(Exception):
+    """Raised by an automatic step whose decision needs an officer: the step waits for one (its writes are kept)."""
 
     def __init__(self, reason: str, result: dict | None = None):
         super().__init__(reason)
         self.reason = reason
         self.result = result or {}
+
+
+def awaiting_officer(st: ProcedureStep) -> bool:
+    return st.actor == "auto" and st.state == "in_progress" and bool((st.result or {}).get("awaiting_officer"))
+
+
+def state_name(st: ProcedureStep) -> str:
+    return AWAITING_OFFICER_NAME if awaiting_officer(st) else STATE_NAMES[st.state]
 
 
 StepFn = Callable[[Session, ProcedureCase, ProcedureStep, datetime], dict | None]
@@ -75,7 +103,8 @@ class StepDef:
     done_text: TextFn | None = None  # notification when done (None: a generic text)
     wait_text: TextFn | None = None  # notification when the step starts waiting for the citizen
     starts_clock: bool = False
-    officer_may_complete: bool = False  # a citizen step an officer may also complete (death: commune)
+    officer_may_complete: bool = False  # a citizen step an officer may also complete (death: commune), or an
+    # automatic step that handed its decision to an officer (:class:`Handoff`)
     max_attempts: int = rules.DEFAULT_MAX_ATTEMPTS
 
 
@@ -174,7 +203,8 @@ def get_step(case: ProcedureCase, name: str) -> ProcedureStep:
 
 def _set_deadline(case: ProcedureCase, step: ProcedureStep | None, now: datetime) -> tuple[datetime | None, str | None]:
     day = now.astimezone(VN_TZ).date()
-    rule = rules.rule_for(case.procedure, step.name if step else None, day)
+    variant = "verification" if (case.data or {}).get("verification") else None
+    rule = rules.rule_for(case.procedure, step.name if step else None, day, variant=variant)
     if rule is None:
         return None, None
     return rules.due_at(rule, now, anchor=case.event_date), rule.basis
@@ -225,14 +255,25 @@ def check_version(case: ProcedureCase, expected: int | None) -> None:
         raise Conflict(f"hồ sơ đã được cập nhật bởi người khác (phiên bản {case.version}); vui lòng tải lại")
 
 
+def recompute_case_deadline(case: ProcedureCase) -> None:
+    """Recompute the whole-procedure deadline from the receipt time (e.g. after verification was required)."""
+    if case.received_at is not None:
+        received = case.received_at if case.received_at.tzinfo else case.received_at.replace(tzinfo=VN_TZ)
+        case.due_at, case.due_basis = _set_deadline(case, None, received)
+
+
 def complete_manual(session: Session, case: ProcedureCase, step_name: str, *, by: str, result: dict,
-                    now: datetime, officer: bool = False) -> ProcedureStep:
-    """Complete a citizen or agency step, then activate and run what follows."""
+                    now: datetime, officer: bool = False, outcome: str = "done",
+                    reason: str | None = None) -> ProcedureStep:
+    """Complete a citizen or agency step (or an automatic step awaiting an officer's decision: ``outcome``
+    ``done`` or ``skipped`` with ``reason``), then activate and run what follows."""
     proc = procedure(case)
     st = get_step(case, step_name)
     sdef = proc.step(step_name)
     allowed = ("waiting_citizen",) if st.actor == "citizen" else ("in_progress",)
-    if st.actor == "auto":
+    if outcome not in ("done", "skipped") or (outcome == "skipped" and not reason):
+        raise ValueError("outcome must be done, or skipped with a reason")
+    if st.actor == "auto" and not (officer and sdef.officer_may_complete and awaiting_officer(st)):
         raise Conflict("bước này do hệ thống tự động thực hiện")
     if st.actor == "citizen" and officer and not sdef.officer_may_complete:
         raise Conflict("bước này do công dân xác nhận")
@@ -240,7 +281,9 @@ def complete_manual(session: Session, case: ProcedureCase, step_name: str, *, by
         raise Conflict("bước này do cơ quan có thẩm quyền thực hiện")
     if st.state not in allowed:
         raise Conflict(f"bước “{sdef.title}” không ở trạng thái chờ xử lý ({STATE_NAMES[st.state]})")
-    _finish(session, case, st, sdef, "done", result, now, by=by)
+    if st.actor == "auto":
+        result = {**result, "awaiting_officer": False}
+    _finish(session, case, st, sdef, outcome, result, now, by=by, reason=reason)
     if sdef.starts_clock and case.received_at is None:
         case.received_at = now
         case.due_at, case.due_basis = _set_deadline(case, None, now)
@@ -258,7 +301,7 @@ def flush_or_conflict(session: Session) -> None:
 
 
 def _finish(session: Session, case: ProcedureCase, st: ProcedureStep, sdef: StepDef, state: str, result: dict,
-            now: datetime, *, by: str | None = None, reason: str | None = None) -> None:
+            now: datetime, *, by: str | None = None, reason: str | None = None, quiet: bool = False) -> None:
     proc = procedure(case)
     st.state = state
     st.finished_at = now
@@ -274,7 +317,8 @@ def _finish(session: Session, case: ProcedureCase, st: ProcedureStep, sdef: Step
     else:
         text = (f"Hồ sơ {proc.title.lower()} số {short_id(case)}: bước “{sdef.title}” chưa thực hiện được. "
                 f"Cơ quan có thẩm quyền đang xử lý; các bước khác không bị ảnh hưởng.")
-    notify(session, case, st.name, text, now)
+    if not quiet:
+        notify(session, case, st.name, text, now)
     case.updated_at = now
 
 
@@ -300,12 +344,15 @@ def run_step(session: Session, case: ProcedureCase, st: ProcedureStep, now: date
     sdef = proc.step(st.name)
     st.attempts = (st.attempts or 0) + 1
     skip: Skip | None = None
+    handoff: Handoff | None = None
     try:
         with session.begin_nested():
             try:
                 result = sdef.run(session, case, st, now) or {}
             except Skip as exc:  # a decision that the step does not apply: its writes are kept
                 skip, result = exc, {}
+            except Handoff as exc:  # a decision left to an officer: its writes are kept
+                handoff, result = exc, {}
             session.flush()
     except Exception as exc:  # isolate: the step's writes are rolled back, the case goes on
         message = getattr(exc, "message", None) or getattr(exc, "detail", None) or str(exc) or exc.__class__.__name__
@@ -318,8 +365,15 @@ def run_step(session: Session, case: ProcedureCase, st: ProcedureStep, now: date
             st.next_attempt_at = now + timedelta(seconds=rules.retry_delay_s(st.attempts))
             case.updated_at = now
         return st.state
-    if skip is not None:
-        _finish(session, case, st, sdef, "skipped", skip.result, now, by="system", reason=skip.reason)
+    if handoff is not None:
+        st.next_attempt_at = None
+        st.last_error = None
+        st.result = {**(st.result or {}), **handoff.result, "awaiting_officer": True, "reason": handoff.reason}
+        case.updated_at = now
+        notify(session, case, st.name, f"Hồ sơ {proc.title.lower()} số {short_id(case)}: bước “{sdef.title}” đang chờ "
+                                       f"cán bộ có thẩm quyền xác minh, quyết định: {handoff.reason}.", now)
+    elif skip is not None:
+        _finish(session, case, st, sdef, "skipped", skip.result, now, by="system", reason=skip.reason, quiet=skip.quiet)
     else:
         _finish(session, case, st, sdef, "done", result, now, by="system")
     return st.state
@@ -415,11 +469,13 @@ def advance_due(session: Session, now: datetime, *, limit: int = 200) -> Advance
 
 
 def overdue_clause(now: datetime):
-    """SQL condition: a step past its deadline that is still open, or a failed step."""
+    """SQL condition: a step past its deadline that is still open, a failed step, or an automatic step
+    waiting for an officer's decision (in progress with no next attempt: :class:`Handoff`)."""
     return or_(
         (ProcedureStep.state.in_(("waiting_citizen", "in_progress", "pending")) & ProcedureStep.due_at.is_not(None)
          & (ProcedureStep.due_at < now)),
         ProcedureStep.state == "failed",
+        (ProcedureStep.actor == "auto") & (ProcedureStep.state == "in_progress") & ProcedureStep.next_attempt_at.is_(None),
     )
 
 

@@ -103,6 +103,9 @@ RULES: dict[str, Rule] = {
     "insurance.book.read": _r("citizen", description="a citizen reads their social insurance book"),
     "insurance.write": _r("agency", "admin", scope="insurance.write", province_only=frozenset(),
                           description="social insurance records contribution periods"),
+    "insurance.funeral.decide": _r("officer", "agency", "admin", scope="insurance.write", province_only=frozenset({"officer"}),
+                                   description="decide a funeral allowance the contribution history cannot decide "
+                                               "(pension, work accident; Luật BHXH 2024 Điều 85.1.b-c)"),
     # Record linkage of legacy registers
     "linkage.run": _r("officer", "admin", province_only=frozenset(), description="run a linkage job"),
     "linkage.review": _r("officer", "admin", province_only=frozenset(), description="clerical review of candidate links"),

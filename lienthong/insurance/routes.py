@@ -34,6 +34,15 @@ def record_contributions(data: service.PeriodsIn, principal: Principal = Depends
     return service.record_periods(db, principal, data)
 
 
+@router.post("/api/v1/insurance/funeral-allowances/{personal_id}/decision", response_model=service.FuneralDecisionOut)
+def decide_funeral_allowance(personal_id: str, body: service.FuneralDecisionIn,
+                             principal: Principal = Depends(requires("insurance.funeral.decide")),
+                             db: Session = Depends(get_db)):
+    """BHXH decides a funeral allowance the contribution history could not decide: a pensioner or a death from a
+    work accident / occupational disease (Luật BHXH 2024 Điều 85.1.b-c, Điều 109.1.b), or not eligible."""
+    return service.decide_from_agency(db, principal, personal_id, body)
+
+
 @router.get("/api/v1/me/insurance/book", response_model=service.BookOut)
 def my_book(principal: Principal = Depends(requires("insurance.book.read")), db: Session = Depends(get_db)):
     if not principal.personal_id:

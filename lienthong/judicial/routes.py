@@ -85,7 +85,8 @@ def get_record(personal_id: str, purpose: str = Query(min_length=3, max_length=3
             "bans": [{"content": b.content, "court_name": b.court_name, "decision_number": b.decision_number,
                       "decision_date": b.decision_date, "start_date": b.start_date, "duration_months": b.duration_months,
                       "end_date": b.end_date} for b in rec["bans"]],
-            "error": results.get("error") if isinstance(results, dict) and "error" in results else None}
+            "error": results.get("error") if isinstance(results, dict) and "error" in results else None,
+            "legal_notes": rec.get("notes", [])}
 
 
 @router.post("/applications", response_model=schemas.ApplicationOut, status_code=201)

@@ -493,14 +493,36 @@ def get_record(session: Session, principal: Principal, personal_id: str, purpose
     convictions, bans = _read_record(session, principal, personal_id, purpose.strip())
     on = on or local_date(utcnow())
     results = {}
+    notes: list[str] = []
     if convictions:
         birth = convictions[0].birth_date
         try:
-            exp = rx.explain(rx.Person(birth_date=birth), [records.to_rule_conviction(c, on) for c in convictions], on)
+            rule_convictions = [records.to_rule_conviction(c, on) for c in convictions]
+            exp = rx.explain(rx.Person(birth_date=birth), rule_convictions, on)
             results = {r.conviction_id: r for r in exp.results}
+            notes = rx.officer_notes(exp.results, rule_convictions)  # configurable figures the results use
         except (rx.NoRulesError, ValueError) as exc:
             results = {"error": str(exc)}
-    return {"personal_id": personal_id, "convictions": convictions, "bans": bans, "results": results, "on": on}
+    return {"personal_id": personal_id, "convictions": convictions, "bans": bans, "results": results, "on": on,
+            "notes": notes}
+
+
+def legal_notes(app: m.Application, record: dict | None = None) -> list[str]:
+    """Warnings for the officer about the configurable legal figures this application depends on
+    (:mod:`lienthong.legal`): the record's expungement results, the procedure in force on the
+    submission date, and calendar entries between submission and the deadline."""
+    from lienthong.workdays import calendar as wcal
+
+    submitted = local_date(app.submitted_at)
+    out = list((record or {}).get("notes") or [])
+    out += rc.officer_notes(app.kind, with_bans=bool(app.include_ban_info))
+    try:
+        standard = rp.rules_for(submitted).standard_working_days
+        out += rp.officer_notes(submitted, extended=app.sla_working_days is not None and app.sla_working_days != standard)
+    except rp.UnknownRuleError:
+        pass
+    out += wcal.officer_notes(app.submitted_at, app.due_at, working_days=True)
+    return list(dict.fromkeys(out))
 
 
 def decide(session: Session, officer: Principal, app_id: str, approve: bool, reason: str, now: datetime | None = None) -> m.Application:

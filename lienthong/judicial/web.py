@@ -127,7 +127,9 @@ def queue_page(request: Request, principal: Principal = Depends(web_requires("ju
     now = utcnow()
     apps = service.review_queue(db, principal, now)
     rows = [(a, service.remaining(a, now)) for a in apps]  # by due_at: the overdue ones come first
-    return render(request, "judicial_queue.html", rows=rows, province=service.province_name(principal.province_code or 0))
+    notes = list(dict.fromkeys(n for a in apps for n in service.legal_notes(a)))
+    return render(request, "judicial_queue.html", rows=rows, province=service.province_name(principal.province_code or 0),
+                  legal_notes=notes)
 
 
 @router.get("/can-bo/ly-lich-tu-phap/{app_id}", response_class=HTMLResponse)
@@ -138,7 +140,8 @@ def case_page(request: Request, app_id: str, principal: Principal = Depends(web_
         record = service.get_record(db, principal, app.personal_id, "xác minh hồ sơ cấp Phiếu lý lịch tư pháp")
     except DomainError as exc:
         return render(request, "error.html", exc.status_code, message=exc.message)
-    return render(request, "judicial_case.html", app=app, sla=service.remaining(app, utcnow()), record=record, error=None)
+    return render(request, "judicial_case.html", app=app, sla=service.remaining(app, utcnow()), record=record, error=None,
+                  legal_notes=service.legal_notes(app, record))
 
 
 @router.post("/can-bo/ly-lich-tu-phap/{app_id}/quyet-dinh", response_class=HTMLResponse)

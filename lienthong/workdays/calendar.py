@@ -19,6 +19,16 @@ hours (office window only) are available as an option.
 
 ``working_days_between(a, b)`` counts working days ``d`` with ``a < d <= b`` so that
 ``working_days_between(a, add_working_days(a, n)) == n`` for every ``n >= 0``.
+
+Holidays the library has but the law in force does not (dated rules)
+-------------------------------------------------------------------
+The override table's ``holiday_rules`` name library holidays that are paid public holidays only from
+a date (``paid_holiday_from``; ``null``: not yet).  Bộ luật Lao động 2019 Điều 112 khoản 1 lists 11 days
+(Tết Dương lịch 1, Tết Âm lịch 5, Chiến thắng 1, Quốc tế Lao động 1, Quốc khánh 2, Giỗ Tổ Hùng Vương 1).
+``holidays`` 0.10x adds 24/11 "Ngày Văn hóa Việt Nam" from 2026 on the strength of Politburo Resolution
+80-NQ/TW; the Government's programme (Nghị quyết 30/NQ-CP, 26/02/2026) asks to amend art. 112.1 to add
+it and no amending law was found, so it is a working day until ``paid_holiday_from`` is set.  The
+library's observed substitute ("(nghỉ bù)") of such a day goes with it.
 """
 
 from __future__ import annotations
@@ -51,11 +61,29 @@ __all__ = [
     "VN_TZ",
     "add_months",
     "OVERRIDES_ENV",
+    "HolidayRule",
+    "load_holiday_rules",
     "Override",
     "WorkCalendar",
     "load_overrides",
     "default_calendar",
 ]
+
+
+@dataclass(frozen=True)
+class HolidayRule:
+    """A library holiday that is a paid public holiday only from ``paid_holiday_from`` (None: not yet)."""
+
+    name: str
+    match: str  # substring of the library's holiday name (observed "nghỉ bù" days included)
+    paid_holiday_from: date | None
+    basis: str = ""
+    sources: tuple[str, ...] = ()
+    verified: str = "?"
+    warning_vi: str = ""
+
+    def in_force(self, d: date) -> bool:
+        return self.paid_holiday_from is not None and d >= self.paid_holiday_from
 
 
 @dataclass(frozen=True)
@@ -67,6 +95,19 @@ class Override:
     name: str = ""
     source: str = ""
     verified: str = "mem"
+
+
+def _parse_holiday_rules(data: Mapping[str, Any]) -> dict[str, HolidayRule]:
+    out: dict[str, HolidayRule] = {}
+    for item in data.get("holiday_rules") or []:
+        start = item.get("paid_holiday_from")
+        rule = HolidayRule(item["name"], item["match"], date.fromisoformat(start) if start else None,
+                           item.get("basis", ""), tuple(item.get("sources", ())), item.get("verified", "?"),
+                           item.get("warning_vi", ""))
+        if not rule.match:
+            raise ValueError(f"holiday rule {rule.name!r} needs a match")
+        out[rule.match] = rule
+    return out
 
 
 def _parse_table(data: Mapping[str, Any]) -> tuple[tuple[int, ...] | None, dict[date, Override]]:
@@ -82,14 +123,22 @@ def _parse_table(data: Mapping[str, Any]) -> tuple[tuple[int, ...] | None, dict[
     return weekend, out
 
 
+def _read(source: str | Path | Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if source is None:
+        return json.loads(resources.files("lienthong.workdays").joinpath("vn_overrides.json").read_text("utf-8"))
+    if isinstance(source, Mapping):
+        return source
+    return json.loads(Path(source).read_text("utf-8"))
+
+
 def load_overrides(source: str | Path | Mapping[str, Any] | None = None) -> tuple[tuple[int, ...] | None, dict[date, Override]]:
     """Read an override table: the packaged one when ``source`` is None, else a path or a mapping."""
-    if source is None:
-        text = resources.files("lienthong.workdays").joinpath("vn_overrides.json").read_text("utf-8")
-        return _parse_table(json.loads(text))
-    if isinstance(source, Mapping):
-        return _parse_table(source)
-    return _parse_table(json.loads(Path(source).read_text("utf-8")))
+    return _parse_table(_read(source))
+
+
+def load_holiday_rules(source: str | Path | Mapping[str, Any] | None = None) -> dict[str, HolidayRule]:
+    """The dated holiday rules of an override table (packaged when ``source`` is None), by ``match``."""
+    return _parse_holiday_rules(_read(source))
 
 
 def _as_local(dt: datetime, tz: ZoneInfo) -> datetime:
@@ -116,31 +165,54 @@ class WorkCalendar:
     count_receipt_day: bool = False
     tz: ZoneInfo = VN_TZ
     overrides: dict[date, Override] = field(init=False, default_factory=dict)
+    holiday_rules: dict[str, HolidayRule] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         table_weekend: tuple[int, ...] | None = None
         if self.use_packaged:
             table_weekend, packaged = load_overrides(None)
             self.overrides.update(packaged)
+            self.holiday_rules.update(load_holiday_rules(None))
         extra = self.extra_overrides if self.extra_overrides is not None else os.environ.get(OVERRIDES_ENV) or None
         if extra is not None:
             w, more = load_overrides(extra)
             table_weekend = w or table_weekend
             self.overrides.update(more)
+            self.holiday_rules.update(load_holiday_rules(extra))
         if self.weekend is None:
             self.weekend = table_weekend or (5, 6)
-        self._holidays = holidays.country_holidays("VN")
+        self._holidays = holidays.country_holidays("VN", language="vi")  # Vietnamese names: the UI and holiday_rules match them
         self._library_workdays: frozenset[date] = frozenset(getattr(self._holidays, "weekend_workdays", ()) or ())
         if not self.office_open < self.office_close:
             raise ValueError("office_open must be before office_close")
 
     # -- single days -----------------------------------------------------------------------------
+    def _library_holidays(self, d: date) -> list[str]:
+        """The library's holiday names on ``d`` that are in force (dated rules applied)."""
+        names = self._holidays.get_list(d) if d in self._holidays else []
+        kept = []
+        for name in names:
+            rule = next((r for m, r in self.holiday_rules.items() if m in name), None)
+            if rule is None or rule.in_force(d):
+                kept.append(name)
+        return kept
+
+    def holiday_rule_on(self, d: date) -> HolidayRule | None:
+        """The dated rule that removes a library holiday on ``d`` (None when nothing is removed)."""
+        names = self._holidays.get_list(d) if d in self._holidays else []
+        for name in names:
+            for m, r in self.holiday_rules.items():
+                if m in name and not r.in_force(d):
+                    return r
+        return None
+
     def holiday_name(self, d: date) -> str | None:
         """Why ``d`` is a holiday or extra day off (None when it is not)."""
         o = self.overrides.get(d)
         if o is not None:
             return None if o.working else (o.name or "ngày nghỉ")
-        return self._holidays.get(d)
+        names = self._library_holidays(d)
+        return "; ".join(names) if names else None
 
     def is_working_day(self, d: date | datetime) -> bool:
         if isinstance(d, datetime):
@@ -152,7 +224,36 @@ class WorkCalendar:
             return True
         if d.weekday() in self.weekend:  # type: ignore[operator]
             return False
-        return d not in self._holidays
+        return not self._library_holidays(d)
+
+    def is_statutory_day_off(self, d: date) -> bool:
+        """A weekend day or a statutory public holiday (BLDS 2015 Điều 148.5 "ngày nghỉ cuối tuần hoặc ngày nghỉ
+        lễ"), ignoring the swapped days of the override table and the library's swapped days."""
+        if d.weekday() in self.weekend:  # type: ignore[operator]
+            return True
+        return any("thay cho" not in name for name in self._library_holidays(d))
+
+    def notes_between(self, start: date, end: date) -> list[str]:
+        """Warnings for officers about unverified calendar entries that fall in ``[start, end]``."""
+        out: list[str] = []
+        if end < start:
+            start, end = end, start
+        d = start
+        while d <= end:
+            rule = self.holiday_rule_on(d)
+            if rule is not None and rule.warning_vi:
+                text = rule.warning_vi.replace("{date}", d.strftime("%d/%m/%Y"))
+                if text not in out:
+                    out.append(text)
+            o = self.overrides.get(d)
+            if o is not None and o.verified not in ("src",):
+                kind = "ngày làm bù" if o.working else "ngày nghỉ hoán đổi"
+                text = (f"Ngày {d.strftime('%d/%m/%Y')} được tính là {kind} theo bảng điều chỉnh lịch làm việc "
+                        f"({o.source or 'chưa có nguồn'}); chưa đối chiếu văn bản gốc.")
+                if text not in out:
+                    out.append(text)
+            d += timedelta(days=1)
+        return out
 
     def next_working_day(self, d: date, *, inclusive: bool = False) -> date:
         cur = d if inclusive else d + timedelta(days=1)
@@ -280,3 +381,49 @@ def _default() -> WorkCalendar:
 def default_calendar() -> WorkCalendar:
     """A shared calendar with the packaged overrides (and ``$LIENTHONG_WORKDAY_OVERRIDES`` if set at first use)."""
     return _default()
+
+
+# --- where the figures come from (lienthong.legal) ------------------------------------------------------------------
+from lienthong.legal import Figure  # noqa: E402  (plain data module, no cycle)
+
+FIGURES: tuple[Figure, ...] = (
+    # QĐ 188/1999/QĐ-TTg Điều 1: "Nay quy định chế độ tuần làm việc 40 giờ trong 5 ngày, nghỉ ngày thứ bẩy và chủ nhật
+    # hàng tuần đối với cán bộ, công chức và người lao động trong các cơ quan, đơn vị hành chính, sự nghiệp ..."
+    # (a 40-hour week in 5 days, Saturday and Sunday off, for civil servants in administrative agencies).
+    Figure("workdays.weekend", "Public agencies work Monday to Friday", "Saturday and Sunday off", "confirmed",
+           "Quyết định 188/1999/QĐ-TTg ngày 17/09/1999 Điều 1; https://hethongphapluat.com/quyet-dinh-188-1999-qd-ttg-ve-che-"
+           "do-tuan-lam-viec-40-gio-do-thu-tuong-chinh-phu-ban-hanh.html; English: http://vbpl.vn/kiengiang/Pages/"
+           "vbpqen-toanvan.aspx?ItemID=843"),
+    Figure("workdays.art112", "Paid public holidays", "11 days (Labour Code 2019 art. 112.1)", "confirmed",
+           "Bộ luật Lao động 2019 Điều 112 khoản 1 (list quoted by znews.vn / vneconomy.vn 26/02/2026; "
+           "vbpl.vn ItemID=139264 cited by holidays.VN)"),
+    Figure("workdays.culture_day", "24/11 Ngày Văn hóa Việt Nam", "a working day (paid_holiday_from = null)", "configurable",
+           "NQ 30/NQ-CP 26/02/2026 asks to amend BLLĐ Điều 112.1; no amending law found (vneconomy.vn, znews.vn, dantri.com.vn)",
+           "Ngày 24/11 (Ngày Văn hóa Việt Nam) được tính là ngày làm việc vì Bộ luật Lao động chưa được sửa đổi; cấu hình "
+           "lại khi luật sửa đổi có hiệu lực.", "vn_overrides.json holiday_rules[].paid_holiday_from / $" + OVERRIDES_ENV),
+    Figure("workdays.swaps_2024_2025", "Swapped days 2024 (29/04 ↔ 04/05) and 2025 (02/05 ↔ 26/04)", "as listed",
+           "configurable", "CV 2450/VPCP-KGVX (2024) and TB 6150/TB-BLĐTBXH cited by holidays.VN 0.109",
+           "Ngày nghỉ hoán đổi/làm bù năm 2024, 2025 lấy theo tài liệu do thư viện holidays dẫn; chưa đối chiếu văn bản gốc.",
+           "vn_overrides.json years"),
+    Figure("workdays.swaps_2026", "Swapped day 2026 (31/08 off, 22/08 worked)", "as listed", "confirmed",
+           "Thông báo 109/TB-UBND ngày 06/11/2025 UBND TP Cần Thơ (applies the Prime Minister's 2026 holiday plan)"),
+    Figure("workdays.counting", "Receipt day not counted; receipt after the cutoff counts from the next working day",
+           "count_receipt_day=False; cutoff 17:00 (15:00 for the linked procedures)", "configurable",
+           "BLDS 2015 Điều 147 (first day not counted); 15:00 cutoff from procedure pages (dichvucong.gov.vn TTHC 1.007073)",
+           "Cách tính thời hạn theo ngày làm việc (không tính ngày tiếp nhận; hồ sơ nhận sau 15 giờ tính từ ngày làm việc "
+           "tiếp theo) theo thực tiễn một cửa; cấu hình được.", "WorkCalendar(count_receipt_day, cutoff)"),
+)
+
+
+def officer_notes(start: date | datetime | None, end: date | datetime | None, cal: WorkCalendar | None = None, *,
+                  working_days: bool = False) -> list[str]:
+    """Warnings for unverified calendar entries inside a deadline window (officer pages); with ``working_days``
+    also the warning on how working-day deadlines are counted (``workdays.counting``)."""
+    from lienthong.legal import notes
+
+    if start is None or end is None:
+        return []
+    cal = cal or default_calendar()
+    a = _as_local(start, cal.tz).date() if isinstance(start, datetime) else start
+    b = _as_local(end, cal.tz).date() if isinstance(end, datetime) else end
+    return cal.notes_between(a, b) + (notes(["workdays.counting"]) if working_days else [])

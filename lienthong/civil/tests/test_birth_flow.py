@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from calendar import monthrange
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from lienthong.civil import rules as civil_rules
 from lienthong.civil.models import ProcedureCase
 from lienthong.civil.tests.conftest import (
     FATHER, MOTHER, WARDS, citizen, emit_certificate, officer, recent_birth, relay, xml9,
@@ -47,8 +49,11 @@ def test_birth_flow_end_to_end(app_client, bearer, family, db_url):
     assert d["mother"]["personal_id"] == MOTHER and d["father"]["personal_id"] == FATHER
     assert d["child"]["birth_date"] == born.date().isoformat() and d["child"]["sex"] == "M"
     assert [s["state"] for s in case["steps"]] == ["waiting_citizen", "pending", "pending", "pending", "pending"]
-    # the parent's deadline: 60 days from the birth (calendar days)
-    assert case["steps"][0]["due_at"].startswith((born.date() + timedelta(days=60)).isoformat())
+    # the parent's deadline: 60 days from the birth (calendar days; a last day off moves to the next working day,
+    # BLDS 2015 Điều 148.5)
+    end = civil_rules.calendar_day_end(born.date(), 60)
+    assert end >= born.date() + timedelta(days=60) and civil_rules.calendar().is_working_day(end)
+    assert case["steps"][0]["due_at"].startswith(end.isoformat())
 
     # the father (linked as spouse) may read it; a stranger may not
     assert client.get(f"/api/v1/civil/cases/{case['id']}", headers=bearer(citizen(FATHER))).status_code == 200
@@ -98,7 +103,14 @@ def test_birth_flow_end_to_end(app_client, bearer, family, db_url):
         card = s.scalars(select(HealthInsuranceCard).where(HealthInsuranceCard.personal_id == child_id)).one()
         assert card.group_code == "TE" and card.benefit_level == 1 and len(card.card_number) == 10
         assert card.valid_from == born.date()
-        assert card.valid_to == add_months(born.date(), 72) - timedelta(days=1)
+        # Luật BHYT 16.3.d: valid through the day the child turns 72 months; NĐ 146/2018 Điều 13.2: to 30/9 of that
+        # year (born before 30/9) or to the last day of that month (born after 30/9)
+        turns = add_months(born.date(), 72)
+        assert card.valid_to == turns
+        if (born.month, born.day) < (9, 30):
+            assert card.extended_to == date(turns.year, 9, 30)
+        else:
+            assert card.extended_to == date(turns.year, turns.month, monthrange(turns.year, turns.month)[1])
 
     texts = [(n["step"], n["recipient_personal_id"], n["text"]) for n in notifications(db_url, case["id"])]
     steps_notified = [t[0] for t in texts if t[1] == MOTHER]

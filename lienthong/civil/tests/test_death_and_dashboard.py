@@ -89,25 +89,57 @@ def test_death_flow_with_funeral_allowance_by_date_of_death(app_client, bearer, 
     assert any("Trích lục khai tử số" in t for t in texts)
 
 
-def test_not_eligible_funeral_allowance_is_skipped_and_kept(app_client, bearer, family, db_url):
+def test_undecided_funeral_allowance_waits_for_an_officer(app_client, bearer, family, db_url):
+    """Luật BHXH 2024 Điều 85.1.c: a pensioner is eligible whatever the history on the platform shows; the step waits
+    for an officer instead of being skipped as "không áp dụng" (issue #23, item 4)."""
     client = app_client
     died = (datetime.now(VN_TZ) - timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
-    # only 6 months of compulsory contributions, long ago: not eligible
+    # only 6 months of compulsory contributions, long ago: the history alone does not make her eligible
     client.post("/api/v1/insurance/contributions", headers=bearer(BHXH), json={"periods": [
         {"personal_id": GRANDMA, "scheme": "bhxh_compulsory", "employer_code": "TA0002", "employer_name": "HTX Nông nghiệp",
          "from_month": "2010-01-01", "to_month": "2010-06-01"}]})
     case = start_death(db_url, client, bearer, died)
-    # the commune officer confirms on the family's behalf
+    # the commune officer confirms for the relative who came to the office (Luật Hộ tịch Điều 33.1)
     r = client.post(f"/api/v1/civil/cases/{case['id']}/steps/confirm/complete", headers=bearer(officer(1)),
                     json={"version": case["version"]})
+    assert r.status_code == 422 and "người đi đăng ký" in r.text
+    r = client.post(f"/api/v1/civil/cases/{case['id']}/steps/confirm/complete", headers=bearer(officer(1)),
+                    json={"version": case["version"], "declarant_relation": "relative", "declarant_name": "Lê Văn Tâm"})
     assert r.status_code == 200, r.text
+    assert r.json()["data"]["declarant"]["relation"] == "relative"
     r = client.post(f"/api/v1/civil/cases/{case['id']}/steps/register/complete", headers=bearer(officer(1)),
                     json={"version": r.json()["version"]})
-    steps = {s["name"]: s for s in r.json()["steps"]}
-    assert steps["funeral_allowance"]["state"] == "skipped"
-    assert "chưa đủ điều kiện" in steps["funeral_allowance"]["result"]["reason"]
+    body = r.json()
+    steps = {s["name"]: s for s in body["steps"]}
+    fa = steps["funeral_allowance"]
+    assert fa["state"] == "in_progress" and fa["state_name"] == "Chờ cán bộ quyết định"
+    assert fa["result"]["awaiting_officer"] is True and "lương hưu" in fa["result"]["reason"]
+    assert steps["social_assistance_funeral"]["state"] == "pending"
     with session_factory(db_url)() as s:
-        assert s.scalars(select(FuneralAllowance.status)).one() == "not_eligible"
+        assert s.scalars(select(FuneralAllowance.status)).one() == "unknown"
+    # the runner never retries it; the dashboard lists it
+    rows = client.get("/api/v1/civil/overdue", headers=bearer(officer(1))).json()
+    assert ("funeral_allowance", "Chờ cán bộ quyết định") in {(x["step"], x["state_name"]) for x in rows}
+    page = client.get("/can-bo/ho-so-qua-han", headers=bearer(officer(1)))
+    assert "Chờ cán bộ quyết định" in page.text
+    # the case page shows the officer the warnings about the figures this case uses
+    page = client.get(f"/thu-tuc/{case['id']}", headers=bearer(officer(1)))
+    assert "Lưu ý về căn cứ pháp lý" in page.text and "2.530.000" in page.text
+    assert "Lưu ý về căn cứ pháp lý" not in client.get(f"/thu-tuc/{case['id']}", headers=bearer(citizen(MOTHER))).text
+
+    # an officer must say which route the law gives, and what was verified
+    url = f"/api/v1/civil/cases/{case['id']}/steps/funeral_allowance/complete"
+    assert client.post(url, headers=bearer(officer(1)), json={"version": body["version"]}).status_code == 422
+    r = client.post(url, headers=bearer(officer(1)), json={"version": body["version"], "funeral_route": "pension",
+                                                          "note": "Đang hưởng lương hưu, quyết định số 123/QĐ-BHXH"})
+    assert r.status_code == 200, r.text
+    steps = {s["name"]: s for s in r.json()["steps"]}
+    assert steps["funeral_allowance"]["state"] == "done"
+    assert steps["funeral_allowance"]["result"]["amount_vnd"] == 10 * 2_530_000  # death after 01/07/2026
+    assert steps["social_assistance_funeral"]["state"] == "skipped"  # the family did not ask for it
+    with session_factory(db_url)() as s:
+        row = s.scalars(select(FuneralAllowance)).one()
+        assert (row.status, row.amount_vnd, row.detail["route"]) == ("eligible", 25_300_000, "pension")
 
 
 def test_driver_health_validity_api(app_client, bearer, family, db_url):
@@ -123,6 +155,7 @@ def test_driver_health_validity_api(app_client, bearer, family, db_url):
     assert client.get(url, headers=bearer(POLICE)).json()["status"] == "expired"
     body = client.get(url, params={"on": (old + timedelta(days=10)).isoformat()}, headers=bearer(POLICE)).json()
     assert body["status"] == "valid" and body["certificate"]["number"] == "KSK-1"
+    assert any("12 tháng" in n for n in body["legal_notes"])  # the validity period is configurable (issue #23)
     assert set(body["certificate"]) == {"id", "number", "facility_code", "issued_on", "valid_until", "licence_classes", "fit"}
     client.post("/api/v1/driver-health/certificates", headers=bearer(CLINIC),
                 json={**base, "number": "KSK-2", "concluded_on": recent.isoformat()})

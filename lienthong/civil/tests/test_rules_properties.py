@@ -73,8 +73,8 @@ def test_same_day_deadline_is_the_receipt_day_or_next_working_day(received):
 
 @given(st.dates(min_value=date(2015, 7, 1), max_value=date(2030, 12, 31)))
 def test_one_rule_in_force_per_day(day):
-    for key in {(r.procedure, r.step) for r in rules.deadline_rules()}:
-        assert sum(1 for r in rules.deadline_rules() if (r.procedure, r.step) == key and r.in_force(day)) <= 1
+    for key in {(r.procedure, r.step, r.variant) for r in rules.deadline_rules()}:
+        assert sum(1 for r in rules.deadline_rules() if (r.procedure, r.step, r.variant) == key and r.in_force(day)) <= 1
 
 
 # --- funeral allowance ------------------------------------------------------------------------------------------------
@@ -82,7 +82,8 @@ def test_one_rule_in_force_per_day(day):
 
 @pytest.mark.parametrize("death,amount", [
     (date(2023, 6, 30), 14_900_000), (date(2023, 7, 1), 18_000_000), (date(2024, 6, 30), 18_000_000),
-    (date(2024, 7, 1), 23_400_000), (date(2026, 1, 1), 23_400_000),
+    (date(2024, 7, 1), 23_400_000), (date(2026, 1, 1), 23_400_000), (date(2026, 6, 30), 23_400_000),
+    (date(2026, 7, 1), 25_300_000),  # NĐ 161/2026/NĐ-CP: 2.530.000 đồng from 01/07/2026
 ])
 def test_funeral_allowance_by_date_of_death(death, amount):
     assert ins.funeral_allowance(death)[0] == amount
@@ -107,49 +108,53 @@ def test_no_salary_before_the_table():
         ins.funeral_allowance(date(2010, 1, 1))
 
 
-def test_eligibility():
+def test_eligibility_under_the_2014_law():
     P = ins.Period
     assert ins.funeral_eligibility([P("bhxh_compulsory", date(2024, 1, 1), None)], date(2024, 3, 5)).status == "eligible"
     assert ins.funeral_eligibility([P("bhxh_compulsory", date(2010, 1, 1), date(2010, 12, 1))],
                                    date(2024, 3, 5)).status == "eligible"  # 12 months reserved
+    # 11 months, long ago: the history does not make the person eligible; a pension may (officer decides)
     assert ins.funeral_eligibility([P("bhxh_compulsory", date(2010, 1, 1), date(2010, 11, 1))],
-                                   date(2024, 3, 5)).status == "not_eligible"
+                                   date(2024, 3, 5)).status == "needs_review"
+    no_officer = ins.with_funeral_rules(ins.SI_LAW_2014, undecided_goes_to_officer=False)
+    assert ins.funeral_eligibility([P("bhxh_compulsory", date(2010, 1, 1), date(2010, 11, 1))], date(2024, 3, 5),
+                                   no_officer).status == "not_eligible"
     assert ins.funeral_eligibility([P("bhxh_voluntary", date(2010, 1, 1), date(2014, 12, 1))],
                                    date(2024, 3, 5)).status == "eligible"  # 60 months voluntary
-    assert ins.funeral_eligibility([], date(2024, 3, 5)).status == "unknown"
+    assert ins.funeral_eligibility([], date(2024, 3, 5)).status == "needs_review"
 
 
-# --- under-6 card ----------------------------------------------------------------------------------------------------
+# --- under-6 card (more in lienthong/insurance/tests/test_law_as_written.py) ------------------------------------------
 
 
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2060, 12, 31)))
-def test_card_valid_until_the_day_before_72_months(birth):
-    v = ins.under6_card_validity(birth)
+def test_card_valid_through_the_72_month_day(birth):
+    v = ins.under6_card_validity(birth, on=max(birth, date(2019, 1, 1)))
     turns = ins.add_months(birth, 72)
-    assert v.valid_from == birth and v.valid_to == turns - timedelta(days=1)
+    assert v.valid_from == birth and v.valid_to == turns  # Luật BHYT 16.3.d: "đến ngày trẻ đủ 72 tháng tuổi"
     assert ins.card_valid_on(v, birth) and ins.card_valid_on(v, v.valid_to)
     assert not ins.card_valid_on(v, birth - timedelta(days=1))
     assert not ins.card_valid_on(v, v.last_day + timedelta(days=1))
-    if turns <= date(turns.year, 9, 30):
-        assert v.last_day == date(turns.year, 9, 30)  # until the school year starts
-    else:
-        assert v.extended_to is None
+    assert v.last_day >= date(turns.year, 9, 30) or v.last_day.month == turns.month
 
 
 def test_card_examples():
+    # NĐ 146/2018 Điều 13.2.b: born after 30/9 -> the last day of the month the child turns 72 months
     v = ins.under6_card_validity(date(2024, 11, 20))
-    assert (v.valid_to, v.extended_to) == (date(2030, 11, 19), None)
+    assert (v.valid_to, v.extended_to) == (date(2030, 11, 20), date(2030, 11, 30))
     v = ins.under6_card_validity(date(2024, 2, 29))
-    assert v.valid_to == date(2030, 2, 27) and v.extended_to == date(2030, 9, 30)
+    assert v.valid_to == date(2030, 2, 28) and v.extended_to == date(2030, 9, 30)
 
 
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2050, 1, 1)), st.integers(0, 800))
-def test_driver_health_twelve_months(signed, offset):
+def test_driver_health_validity_by_the_rule_in_force(signed, offset):
     until = rules.driver_health_valid_until(signed)
     day = signed + timedelta(days=offset)
     status = rules.driver_health_status(signed, until, True, day)
     assert status == ("valid" if day <= until else "expired")
-    assert 364 <= (until - signed).days <= 365
+    months = rules.driver_health_rule(signed).valid_months
+    assert months == (12 if signed >= date(2025, 1, 1) else 6)
+    assert until == ins.add_months(signed, months) - timedelta(days=1)
     assert rules.driver_health_status(signed, until, False, signed) == "unfit"
 
 

@@ -35,6 +35,7 @@ from lienthong.judicial.rules.expungement import (
     fmt_months,
 )
 from lienthong.judicial.rules.procedure import CertificateKind, UnknownRuleError, rules_for
+from lienthong.legal import Figure, notes
 
 __all__ = ["Ban", "BanEntry", "CertificateContent", "ConvictionEntry", "certificate_content", "NO_RECORD_TEXT", "NO_BAN_TEXT"]
 
@@ -240,3 +241,35 @@ def certificate_content(
                 NO_BAN_TEXT if not ban_entries else NO_BAN_TEXT + " (các lệnh cấm đã hết thời hạn)")
 
     return CertificateContent(kind, on, regime, tuple(identity), status, tuple(entries), ban_status, tuple(ban_entries), e_equal, exp.results)
+
+
+# ---------------------------------------------------------------------------------------------
+# Where each figure comes from (lienthong.legal)
+# ---------------------------------------------------------------------------------------------
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("certificate.no1_content", "Certificate No. 1 prints only unexpunged convictions", "art. 42 Law 28/2009",
+           "configurable", "xuatnhapcanhvietnam.com summary of Luật LLTP 2009 Điều 42; pbgdpl.camau.gov.vn (how to write it)",
+           "Nội dung Phiếu số 1 (chỉ ghi án tích chưa được xóa) theo bản tóm tắt Điều 42 Luật LLTP; chưa đối chiếu nguyên văn.",
+           "certificate.certificate_content"),
+    Figure("certificate.no2_fields", "Certificate No. 2 field list", "identity + parents/spouse, every conviction with details",
+           "configurable", "Luật LLTP 2009 Điều 43 (recalled; form structure)",
+           "Danh sách trường thông tin của Phiếu số 2 theo cấu trúc mẫu phiếu; chưa đối chiếu nguyên văn Điều 43.",
+           "certificate.certificate_content"),
+    Figure("certificate.ban_reading", "No. 1 with ban information shows bans in force on the date", "bans active on the date",
+           "configurable", "Luật LLTP 2009 Điều 42 khoản 3 (recalled)",
+           "Phiếu số 1 có yêu cầu ghi thông tin cấm đảm nhiệm chức vụ: hệ thống chỉ ghi lệnh cấm còn hiệu lực vào ngày cấp.",
+           "certificate.certificate_content"),
+)
+
+
+
+def officer_notes(kind: int | CertificateKind, *, with_bans: bool = False) -> list[str]:
+    """Warnings for the configurable figures the content of a certificate of ``kind`` depends on."""
+    keys = ["certificate.no1_content" if int(kind) == 1 else "certificate.no2_fields"]
+    if with_bans and int(kind) == 1:
+        keys.append("certificate.ban_reading")
+    return notes(keys)
+
+
+__all__ += ["FIGURES", "officer_notes"]

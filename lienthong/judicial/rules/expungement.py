@@ -1,9 +1,14 @@
-"""Expungement of convictions (xóa án tích): Penal Code 2015, amended 2017 (BLHS), arts. 69-73, 107.
+"""Expungement of convictions (xóa án tích): Penal Code 2015, amended 2017 (BLHS), arts. 60-61, 69-73, 107.
 
 Pure functions over plain dataclasses; no database.  One :class:`Conviction` is one judgment in force
 (it may cover several offences).  :func:`expungement_status` evaluates one conviction at a date,
 taking the person's other convictions into account (art. 73.2 restarts); :func:`explain` does all
 of them and says whether certificate No. 1 would show a record.
+
+The text applied is the Penal Code as amended by Law 12/2017/QH14 (in force 01/01/2018), read in the
+Ministry of Justice codification (Bộ pháp điển, đề mục "Hình sự", articles "Điều 16.1.LQ.60" -
+"16.1.LQ.73", "16.1.LQ.107"; copy: github.com/diepxuan/diepxuan.github.io van-ban/hinh-su/hinh-su.md,
+links to https://vbpl.vn and https://thuvienphapluat.vn).  Each rule below quotes its article.
 
 Legal routes (``basis``)
 ------------------------
@@ -14,35 +19,49 @@ Legal routes (``basis``)
 - ``"minor_automatic"``: art. 107.2: 16-<18, intentional very serious / especially serious: automatic
   after 6 months / 1 / 2 / 3 years.
 - ``"automatic"``: art. 70: all offences outside chapters XIII and XXVI: 1 / 2 / 3 / 5 years.
-- ``"court_decision"``: art. 71 (and art. 73.3 for mixed judgments): chapters XIII, XXVI: 3 / 5 / 7 /
-  10 years, then only a court decision expunges.
+- ``"court_decision"``: art. 71 (and art. 73.3 for mixed judgments): chapters XIII, XXVI: 1 / 3 / 5 /
+  7 years (as amended by Law 12/2017), then only a court decision expunges.
 - ``"special"``: art. 72: court decision after at least 1/3 of the period.
-- ``"amnesty"``: đại xá; the record is cleared from the amnesty date [mem].
+- ``"amnesty"``: đại xá; the record is cleared from the amnesty date (``amnesty_clears_record``,
+  configurable: art. 62.1 only says the amnestied person need not serve the penalty).
 - ``"not_in_force"``: the judgment has not taken legal effect by the evaluation date: not (yet) a
   record at all.
 - ``"not_applicable"``: no expungement route (death sentence not commuted; a principal penalty with
-  no period in art. 70.2, e.g. expulsion): needs a person to look at it.
+  no period in art. 70.2 / 71.2, e.g. expulsion, or a fine on the court route): a person decides.
 
 For a not-yet-expunged conviction ``basis`` is the route that will apply and ``waiting_until`` the
 first day it can (automatic routes) or the first day a court may decide (court routes).
 
+Two starting points (arts. 70.2 and 70.3)
+-----------------------------------------
+- Art. 70.2 counts from the day the principal penalty was completed or the probation of a suspended
+  sentence ended, and requires the additional penalties and the other decisions of the judgment
+  (court fee, compensation, ...) to be completed; remission of the remainder (art. 73.4) and release
+  under a special pardon (đặc xá, art. 62.1) count as completion.
+- Art. 70.3 counts from the day the enforcement limitation expired and requires only that no new
+  offence was committed in the period (``limitation_route_requires_obligations=False``, default;
+  ``True`` is the stricter reading that still asks for the other decisions).  Art. 61: no
+  limitation exists for chapters XIII, XXVI and art. 353, 354 clauses 3-4: a reported expiry is
+  ignored for those judgments.
+The engine evaluates both routes and takes the earlier date.
+
 Date conventions (parameters of :class:`ExpungementRules`)
 ---------------------------------------------------------
-- ``T0`` is the day the principal penalty was completed, the probation of a suspended sentence
-  ended, or the enforcement limitation expired (arts. 70.2, 70.3); remission of the remainder of a
-  sentence (art. 73.4) and release under a special pardon (đặc xá) count as completion.
-- ``period_end_convention="day_after_anniversary"`` (default, Civil Code 2015 arts. 147-148: the day
-  of the event is not counted and a period in years ends at the end of the corresponding day): the
-  person is expunged on the day after ``T0 + W``.  ``"anniversary"`` gives ``T0 + W`` itself [?].
-- Additional penalties and other decisions of the judgment (fines, court fee, compensation) must be
-  completed (art. 70.2).  ``late_obligations_policy="at_completion"`` (default, art. 70.2 last
-  paragraph): when they end after ``T0 + W`` the person is expunged once they are completed;
-  ``"restart_period"``: the whole period ``W`` runs again from their completion (a stricter reading
-  some practitioners use) [?].
+- ``period_end_convention="day_after_anniversary"`` (default, Civil Code 2015 arts. 147.2 and
+  148.4: the day of the event is not counted and a period in years ends at the end of the
+  corresponding day): the person is expunged on the day after ``T0 + W``.  ``"anniversary"`` gives
+  ``T0 + W`` itself.
+- Additional penalties and other decisions of the judgment must be completed (arts. 70.2, 71.2).
+  When the supervision, residence ban, ban on posts/professions or civic-rights deprivation listed
+  in art. 70.2 last paragraph (points a-c) - or, on the court route, the supervision, residence ban
+  or civic-rights deprivation of art. 71.2 last paragraph (points a-b) - outlasts the period, the
+  period ends at its completion.  For every other late item ``late_obligations_policy`` decides:
+  ``"at_completion"`` (default) the person is expunged once it is completed; ``"restart_period"``
+  the whole period runs again from its completion (a stricter reading some practitioners use).
 - Art. 73.2: a new offence committed after this judgment took effect and before it was expunged,
   once convicted by a judgment in force, restarts this conviction's period from the new
   judgment's own ``T0``.  ``reset_trigger="offence_date"`` (default, "thực hiện hành vi phạm tội mới")
-  compares the date of the new act; ``"judgment_date"`` the date of the new judgment [?].
+  compares the date of the new act; ``"judgment_date"`` the date of the new judgment.
 
 Time behaviour (documented property)
 ------------------------------------
@@ -60,6 +79,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Iterable, Sequence
 
+from lienthong.legal import Figure, notes
 from lienthong.workdays.calendar import add_months
 
 __all__ = [
@@ -185,6 +205,13 @@ class Bracket:
     point: str  # điểm of the clause, for the explanation
 
 
+_LIGHT_AUTOMATIC = (PenaltyType.WARNING, PenaltyType.FINE, PenaltyType.NON_CUSTODIAL_REFORM)
+_LIGHT_COURT = (PenaltyType.WARNING, PenaltyType.NON_CUSTODIAL_REFORM)
+_BANS_70 = (AdditionalPenaltyType.SUPERVISION, AdditionalPenaltyType.RESIDENCE_BAN,
+            AdditionalPenaltyType.POST_OR_PROFESSION_BAN, AdditionalPenaltyType.CIVIC_RIGHTS)
+_BANS_71 = (AdditionalPenaltyType.SUPERVISION, AdditionalPenaltyType.RESIDENCE_BAN, AdditionalPenaltyType.CIVIC_RIGHTS)
+
+
 @dataclass(frozen=True)
 class ExpungementRules:
     """One version of the expungement rules.  All periods in months.  ``verified`` notes per item."""
@@ -193,31 +220,70 @@ class ExpungementRules:
     effective_from: date
     effective_until: date | None
     legal_basis: str
-    # art. 70.2 (automatic)
+    # art. 70.2 (automatic): "a) 01 năm trong trường hợp bị phạt cảnh cáo, phạt tiền, cải tạo không giam
+    # giữ, phạt tù nhưng được hưởng án treo; b) 02 năm ... phạt tù đến 05 năm; c) 03 năm ... từ trên 05
+    # năm đến 15 năm; d) 05 năm ... từ trên 15 năm, tù chung thân hoặc tử hình nhưng đã được giảm án."
+    # (1 / 2 / 3 / 5 years for a warning, fine, non-custodial reform or suspended sentence / prison up to
+    # 5 years / over 5 to 15 / over 15, life, commuted death.)
     automatic_light_months: int = 12
+    automatic_light_penalties: tuple[PenaltyType, ...] = _LIGHT_AUTOMATIC
     automatic_brackets: tuple[Bracket, ...] = (Bracket(60, 24, "b"), Bracket(180, 36, "c"), Bracket(None, 60, "d"))
-    # art. 71.2 (court decision)
-    court_light_months: int = 36
-    court_brackets: tuple[Bracket, ...] = (Bracket(60, 60, "b"), Bracket(180, 84, "c"), Bracket(None, 120, "d"))
-    # art. 71.4 reapplication after refusal: first refusal, second and later
+    # art. 70.2 last paragraph: "quản chế, cấm cư trú, cấm đảm nhiệm chức vụ, cấm hành nghề hoặc làm công
+    # việc nhất định, tước một số quyền công dân mà thời hạn phải chấp hành dài hơn thời hạn quy định tại
+    # các điểm a, b và c khoản này thì thời hạn đương nhiên được xóa án tích sẽ hết vào thời điểm người đó
+    # chấp hành xong hình phạt bổ sung" (these bans, when longer than the period of points a-c: the period
+    # ends when the ban is served).
+    automatic_extension_kinds: tuple[AdditionalPenaltyType, ...] = _BANS_70
+    automatic_extension_points: tuple[str, ...] = ("a", "b", "c")
+    # art. 71.2 as amended by Law 12/2017 (court decision): "a) 01 năm trong trường hợp bị phạt cảnh cáo,
+    # phạt cải tạo không giam giữ, phạt tù nhưng được hưởng án treo; b) 03 năm ... phạt tù đến 05 năm;
+    # c) 05 năm ... từ trên 05 năm đến 15 năm; d) 07 năm ... trên 15 năm, tù chung thân hoặc tử hình nhưng
+    # đã được giảm án." (1 / 3 / 5 / 7 years; a fine is not in point a.)
+    court_light_months: int = 12
+    court_light_penalties: tuple[PenaltyType, ...] = _LIGHT_COURT
+    court_brackets: tuple[Bracket, ...] = (Bracket(60, 36, "b"), Bracket(180, 60, "c"), Bracket(None, 84, "d"))
+    # A fine as the principal penalty on the court route has no period in art. 71.2: "not_applicable"
+    # (default: a person decides) or "light" (treat it as point a by analogy with art. 70.2.a).
+    court_fine_reading: str = "not_applicable"
+    # art. 71.2 last paragraph: "quản chế, cấm cư trú, tước một số quyền công dân mà thời hạn phải chấp
+    # hành dài hơn thời hạn quy định tại điểm a, điểm b khoản này thì Tòa án quyết định việc xóa án tích từ
+    # khi người đó chấp hành xong hình phạt bổ sung" (only these three, only in points a and b).
+    court_extension_kinds: tuple[AdditionalPenaltyType, ...] = _BANS_71
+    court_extension_points: tuple[str, ...] = ("a", "b")
+    # art. 71.3: "bị Tòa án bác đơn xin xóa án tích lần đầu, thì sau 01 năm ... ; nếu bị bác đơn lần thứ hai
+    # trở đi, thì sau 02 năm" (reapply 1 year after the first refusal, 2 years after later ones).
     refusal_wait_months: tuple[int, int] = (12, 24)
-    # art. 72: fraction of the art. 70.2 / 71.2 period
+    # art. 72: "ít nhất một phần ba thời hạn quy định tại khoản 2 Điều 70 và khoản 2 Điều 71"
     special_fraction: tuple[int, int] = (1, 3)
     # art. 107 (persons under 18 at the time of the offence)
     minor_min_age: int = 14
     minor_never_record_below_age: int = 16
     minor_never_record_intentional: tuple[Severity, ...] = (Severity.LESS_SERIOUS, Severity.SERIOUS)
     minor_never_record_unintentional: tuple[Severity, ...] = (Severity.LESS_SERIOUS, Severity.SERIOUS, Severity.VERY_SERIOUS)
+    # art. 107.2: "a) 06 tháng ... cảnh cáo, phạt tiền, phạt cải tạo không giam giữ hoặc phạt tù nhưng được
+    # hưởng án treo; b) 01 năm ... phạt tù đến 05 năm; c) 02 năm ... từ trên 05 năm đến 15 năm; d) 03 năm ...
+    # phạt tù trên 15 năm."
     minor_light_months: int = 6
+    minor_light_penalties: tuple[PenaltyType, ...] = _LIGHT_AUTOMATIC
     minor_brackets: tuple[Bracket, ...] = (Bracket(60, 12, "b"), Bracket(180, 24, "c"), Bracket(None, 36, "d"))
     # art. 69.2
     adult_no_record_unintentional: tuple[Severity, ...] = (Severity.LESS_SERIOUS, Severity.SERIOUS)
     # art. 70.1 / 71.1: chapters decided by a court, and the article ranges of those chapters
     court_chapters: tuple[int, ...] = (13, 26)
     chapter_article_ranges: tuple[tuple[int, int, int], ...] = ((13, 108, 122), (26, 421, 425))
-    # art. 60.2: enforcement limitation (years) by imprisonment bound in months (None = life/death)
+    # art. 60.2: "a) 05 năm đối với các trường hợp xử phạt tiền, cải tạo không giam giữ hoặc xử phạt tù từ 03
+    # năm trở xuống; b) 10 năm ... tù từ trên 03 năm đến 15 năm; c) 15 năm ... từ trên 15 năm đến 30 năm;
+    # d) 20 năm ... tù chung thân hoặc tử hình."  A warning has no limitation (it is executed on
+    # pronouncement).  Counted from the legal-effect date (art. 60.4).
     limitation_brackets: tuple[tuple[int | None, int], ...] = ((36, 5), (180, 10), (360, 15), (None, 20))
+    limitation_light_penalties: tuple[PenaltyType, ...] = (PenaltyType.FINE, PenaltyType.NON_CUSTODIAL_REFORM)
+    # art. 61 as amended by Law 12/2017: "Không áp dụng thời hiệu thi hành bản án đối với các tội quy định
+    # tại Chương XIII, Chương XXVI, khoản 3 và khoản 4 Điều 353, khoản 3 và khoản 4 Điều 354".
     limitation_excluded_chapters: tuple[int, ...] = (13, 26)
+    limitation_excluded_clauses: tuple[tuple[int, tuple[int, ...]], ...] = ((353, (3, 4)), (354, (3, 4)))
+    # art. 70.3: "đương nhiên được xóa án tích, nếu từ khi hết thời hiệu thi hành bản án, người đó không
+    # thực hiện hành vi phạm tội mới trong thời hạn quy định tại khoản 2" (only: no new offence).
+    limitation_route_requires_obligations: bool = False
     # conventions, see module doc
     period_end_convention: str = "day_after_anniversary"
     late_obligations_policy: str = "at_completion"
@@ -232,6 +298,8 @@ class ExpungementRules:
             raise ValueError(f"unknown late_obligations_policy {self.late_obligations_policy!r}")
         if self.reset_trigger not in ("offence_date", "judgment_date"):
             raise ValueError(f"unknown reset_trigger {self.reset_trigger!r}")
+        if self.court_fine_reading not in ("not_applicable", "light"):
+            raise ValueError(f"unknown court_fine_reading {self.court_fine_reading!r}")
 
     def covers(self, on: date) -> bool:
         return self.effective_from <= on and (self.effective_until is None or on < self.effective_until)
@@ -245,24 +313,29 @@ class ExpungementRules:
         return None
 
 
+_CODIFICATION = ("Bộ pháp điển, đề mục Hình sự (Bộ luật 100/2015/QH13 sửa đổi bởi Luật 12/2017/QH14), "
+                 "bản sao github.com/diepxuan/diepxuan.github.io van-ban/hinh-su/hinh-su.md")
+
 BLHS_2015_2017 = ExpungementRules(
     name="BLHS 2015 (sửa đổi, bổ sung 2017)",
     effective_from=date(2018, 1, 1),
     effective_until=None,
     legal_basis="Bộ luật Hình sự số 100/2015/QH13, sửa đổi bởi Luật số 12/2017/QH14",
     verified=(
-        ("art_70_periods", "src: hethongphapluat.com/bo-luat-hinh-su-2015/dieu-70 (domain §3)"),
-        ("art_71_periods", "mem: 3/5/7/10 years, not confirmed in research; verify on vbpl.vn"),
-        ("art_71_4_refusal", "mem: 1 year after the first refusal, 2 years after later ones"),
-        ("art_72_fraction", "src: luathoangsa.vn art. 72 (domain §3)"),
-        ("art_107_periods", "src: dontu.net / luatngogia.net copies of art. 107 as amended 2017 "
-                            "(6 months / 1 / 2 / 3 years; the 2015 original had a flat 3 years)"),
-        ("chapter_article_ranges", "mem: chapter XIII = arts. 108-122, chapter XXVI = arts. 421-425"),
-        ("art_60_limitation", "mem: 5/10/15/20 years; callers should pass limitation_expired_on"),
-        ("amnesty", "mem: practice note (domain §1.4): amnestied persons are certified 'không có án tích'"),
-        ("period_end_convention", "?: whether day T0+W itself counts"),
-        ("late_obligations_policy", "?: practitioners disagree"),
-        ("reset_trigger", "?: act date vs judgment date"),
+        ("art_70_periods", f"src: Điều 70 khoản 2, {_CODIFICATION}"),
+        ("art_71_periods", f"src: Điều 71 khoản 2 (sửa đổi 2017: 1/3/5/7 năm), {_CODIFICATION}"),
+        ("art_71_3_refusal", f"src: Điều 71 khoản 3, {_CODIFICATION}"),
+        ("art_72_fraction", f"src: Điều 72, {_CODIFICATION}"),
+        ("art_107_periods", f"src: Điều 107 khoản 2 (sửa đổi 2017), {_CODIFICATION}"),
+        ("chapter_article_ranges", f"src: Chương XIII Điều 108-122, Chương XXVI Điều 421-425, {_CODIFICATION}"),
+        ("art_60_limitation", f"src: Điều 60 khoản 2, 4, {_CODIFICATION}"),
+        ("art_61_no_limitation", f"src: Điều 61 (sửa đổi 2017), {_CODIFICATION}"),
+        ("probation_start", "src: Điều 5 Nghị quyết 02/2018/NQ-HĐTP (thời gian thử thách tính từ ngày tuyên án)"),
+        ("amnesty", "configurable: Điều 62.1 only exempts from serving the penalty; 'no record' is practice"),
+        ("period_end_convention", "src: BLDS 2015 Điều 147 khoản 2, Điều 148 khoản 4 (thuvienphapluat.vn)"),
+        ("late_obligations_policy", "configurable: practitioners disagree for items outside art. 70.2/71.2 last paragraphs"),
+        ("reset_trigger", "src: Điều 73 khoản 2 'thực hiện hành vi phạm tội mới và bị Tòa án kết án'"),
+        ("court_fine_reading", "configurable: art. 71.2.a does not list a fine"),
     ),
 )
 
@@ -445,13 +518,15 @@ def _probation_end(c: Conviction) -> date | None:
     if c.probation_completed_on is not None:
         return c.probation_completed_on
     if c.probation_months is not None:
-        # Art. 65 / NQ 02/2018/HĐTP: probation runs from the day the judgment is pronounced [mem].
+        # NQ 02/2018/NQ-HĐTP Điều 5.1: "thời điểm bắt đầu tính thời gian thử thách là ngày tuyên án sơ
+        # thẩm" (probation runs from the first-instance pronouncement; appeal variants in 5.2-5.8 are
+        # for the feed to state as probation_completed_on).
         return add_months(c.judgment_date, c.probation_months)
     return None
 
 
-def principal_start(c: Conviction) -> tuple[date | None, str]:
-    """``T0`` of this judgment alone and a Vietnamese description of the event (art. 70.2, 70.3, 73.4)."""
+def _served_start(c: Conviction) -> tuple[date | None, str]:
+    """Art. 70.2 start: principal penalty served, probation ended, remainder exempted (73.4), special pardon."""
     candidates: list[tuple[date, str]] = []
     if c.penalty in (PenaltyType.EXEMPTED, PenaltyType.JUDICIAL_MEASURE):
         return c.legal_effect_date, "ngày bản án có hiệu lực pháp luật"
@@ -469,29 +544,76 @@ def principal_start(c: Conviction) -> tuple[date | None, str]:
             candidates.append((c.remainder_exempted_on, "ngày được miễn chấp hành phần hình phạt còn lại (khoản 4 Điều 73)"))
         if c.special_pardon_on is not None:
             candidates.append((c.special_pardon_on, "ngày được đặc xá"))
-    if c.limitation_expired_on is not None:
-        candidates.append((c.limitation_expired_on, "ngày hết thời hiệu thi hành bản án (khoản 3 Điều 70)"))
+    if not candidates:
+        return None, ""
+    return min(candidates)
+
+
+def limitation_applies(c: Conviction, rules: ExpungementRules | None = None) -> bool:
+    """False when art. 61 excludes the enforcement limitation for an offence of the judgment.
+
+    BLHS Điều 61 (sửa đổi 2017): "Không áp dụng thời hiệu thi hành bản án đối với các tội quy định tại
+    Chương XIII, Chương XXVI, khoản 3 và khoản 4 Điều 353, khoản 3 và khoản 4 Điều 354 của Bộ luật này."
+    (No limitation for crimes against national security, against peace and humanity / war crimes, and
+    embezzlement or bribe-taking under clauses 3-4.)
+    """
+    rules = rules or rules_in_force(max(c.legal_effect_date, RULESETS[0].effective_from))
+    for o in c.offences:
+        if _chapter(o, rules) in rules.limitation_excluded_chapters:
+            return False
+        for article, clauses in rules.limitation_excluded_clauses:
+            if o.article == article and o.clause in clauses:
+                return False
+    return True
+
+
+def _limitation_start(c: Conviction, rules: ExpungementRules) -> tuple[date | None, str]:
+    if c.limitation_expired_on is None or not limitation_applies(c, rules):
+        return None, ""
+    return c.limitation_expired_on, "ngày hết thời hiệu thi hành bản án (khoản 3 Điều 70)"
+
+
+def principal_start(c: Conviction, rules: ExpungementRules | None = None) -> tuple[date | None, str]:
+    """``T0`` of this judgment alone and a Vietnamese description of the event (art. 70.2, 70.3, 73.4).
+
+    The earlier of the served date (art. 70.2) and the expiry of the enforcement limitation (art. 70.3,
+    ignored where art. 61 excludes it).  Art. 73.2 restarts an earlier conviction from this date of a
+    new judgment: "kể từ ngày chấp hành xong hình phạt chính hoặc thời gian thử thách án treo của bản án
+    mới hoặc từ ngày bản án mới hết thời hiệu thi hành".
+    """
+    rules = rules or rules_in_force(max(c.legal_effect_date, RULESETS[0].effective_from))
+    candidates = [x for x in (_served_start(c), _limitation_start(c, rules)) if x[0] is not None]
     if not candidates:
         return None, ""
     return min(candidates)
 
 
 def enforcement_limitation_end(c: Conviction, rules: ExpungementRules | None = None) -> date | None:
-    """Default end of the enforcement limitation (art. 60.2-3) counted from the legal-effect date [mem].
+    """Default end of the enforcement limitation (art. 60.2, 60.4), counted from the legal-effect date.
 
-    Ignores interruptions (a new offence or absconding under a wanted notice restarts it, art. 60.3)
-    which the engine cannot see; the caller decides whether to set ``limitation_expired_on``.
-    None when no limitation applies (chapters XIII/XXVI, art. 61) or the penalty has none.
+    BLHS Điều 60 khoản 2: "a) 05 năm đối với các trường hợp xử phạt tiền, cải tạo không giam giữ hoặc xử
+    phạt tù từ 03 năm trở xuống; b) 10 năm ... từ trên 03 năm đến 15 năm; c) 15 năm ... từ trên 15 năm
+    đến 30 năm; d) 20 năm ... tù chung thân hoặc tử hình"; khoản 4: "được tính từ ngày bản án có hiệu
+    lực pháp luật".  None when no limitation applies: art. 61 exclusions (chapters XIII, XXVI, art. 353
+    and 354 clauses 3-4), a warning (executed on pronouncement, not in art. 60.2), exemption, judicial
+    measures or expulsion.
+
+    Ignores interruptions (a new offence restarts it from the new act, art. 60.4; absconding under a
+    wanted notice restarts it from surrender or arrest, art. 60.5) which the engine cannot see; the
+    caller decides whether to set ``limitation_expired_on``.
     """
     rules = rules or rules_in_force(max(c.legal_effect_date, RULESETS[0].effective_from))
-    if any(_chapter(o, rules) in rules.limitation_excluded_chapters for o in c.offences):
+    if not limitation_applies(c, rules):
         return None
     numeric = [(bound, years) for bound, years in rules.limitation_brackets if bound is not None]
     open_ended = [years for bound, years in rules.limitation_brackets if bound is None]
-    if c.penalty in (PenaltyType.FINE, PenaltyType.NON_CUSTODIAL_REFORM, PenaltyType.WARNING):
+    if c.penalty in rules.limitation_light_penalties:
         years = numeric[0][1]
     elif c.penalty is PenaltyType.IMPRISONMENT and c.term_months is not None:
-        years = next((y for bound, y in numeric if c.term_months <= bound), numeric[-1][1])
+        found = next((y for bound, y in numeric if c.term_months <= bound), None)
+        if found is None:  # over 30 years cannot be pronounced (art. 38); treat as the highest numeric bracket
+            found = numeric[-1][1]
+        years = found
     elif c.penalty in (PenaltyType.LIFE, PenaltyType.DEATH) and open_ended:
         years = open_ended[0]
     else:
@@ -503,9 +625,10 @@ def _chapter(o: Offence, rules: ExpungementRules) -> int | None:
     return o.chapter if o.chapter is not None else rules.chapter_of(o.article)
 
 
-def _bracket(c: Conviction, light: int, brackets: tuple[Bracket, ...]) -> tuple[int, str] | None:
+def _bracket(c: Conviction, light: int, brackets: tuple[Bracket, ...],
+             light_penalties: tuple[PenaltyType, ...]) -> tuple[int, str] | None:
     """(waiting months, điểm) for the principal penalty as pronounced (art. 73.1)."""
-    if c.suspended or c.penalty in (PenaltyType.WARNING, PenaltyType.FINE, PenaltyType.NON_CUSTODIAL_REFORM):
+    if c.suspended or c.penalty in light_penalties:
         return light, "a"
     if c.penalty is PenaltyType.IMPRISONMENT:
         if c.term_months is None:
@@ -551,34 +674,50 @@ def _trigger_date(n: Conviction, rules: ExpungementRules) -> tuple[date, bool]:
     return (min(dates), False) if dates else (n.judgment_date, True)
 
 
-def _obligations_done(c: Conviction, t0: date | None) -> tuple[date | None, list[str]]:
-    """Date by which additional penalties and other decisions are completed; missing items listed."""
-    latest: date | None = None
+@dataclass(frozen=True)
+class _Obligations:
+    """When the additional penalties and other decisions of a judgment are completed."""
+
+    extension_done: date | None  # the bans the last paragraph of art. 70.2 / 71.2 lets end the period
+    other_done: date | None  # everything else (fines, confiscation, court fee, compensation, other bans)
+    missing: tuple[str, ...]
+
+    @property
+    def latest(self) -> date | None:
+        dates = [d for d in (self.extension_done, self.other_done) if d is not None]
+        return max(dates) if dates else None
+
+
+def _obligations_done(c: Conviction, t0: date | None, extension_kinds: tuple[AdditionalPenaltyType, ...] = ()) -> _Obligations:
+    """Completion of the additional penalties and the other decisions of the judgment (arts. 70.2, 71.2)."""
+    ext: date | None = None
+    other: date | None = None
     missing: list[str] = []
 
-    def bump(d: date) -> None:
-        nonlocal latest
-        latest = d if latest is None or d > latest else latest
+    def bump(current: date | None, d: date) -> date:
+        return d if current is None or d > current else current
 
     non_custodial = c.suspended or c.penalty in (PenaltyType.WARNING, PenaltyType.FINE, PenaltyType.NON_CUSTODIAL_REFORM)
     for ap in c.additional_penalties:
-        if ap.completed_on is not None:
-            bump(ap.completed_on)
-            continue
-        if ap.months is not None:
+        done = ap.completed_on
+        if done is None and ap.months is not None:
             # Bans, residence bans, supervision and civic-rights deprivation run from the end of the
             # prison term, or from the legal-effect date for non-custodial/suspended sentences (arts. 41-44).
             start = c.legal_effect_date if non_custodial else t0
             if start is not None:
-                bump(add_months(start, ap.months))
-                continue
-        missing.append(f"chưa chấp hành xong hình phạt bổ sung {ADDITIONAL_PENALTY_VI[ap.kind]}")
+                done = add_months(start, ap.months)
+        if done is None:
+            missing.append(f"chưa chấp hành xong hình phạt bổ sung {ADDITIONAL_PENALTY_VI[ap.kind]}")
+        elif ap.kind in extension_kinds:
+            ext = bump(ext, done)
+        else:
+            other = bump(other, done)
     if c.has_other_obligations:
         if c.other_obligations_completed_on is not None:
-            bump(c.other_obligations_completed_on)
+            other = bump(other, c.other_obligations_completed_on)
         else:
             missing.append("chưa thi hành xong các quyết định khác của bản án (án phí, bồi thường, ...)")
-    return latest, missing
+    return _Obligations(ext, other, tuple(missing))
 
 
 def _in_force(c: Conviction, on: date) -> bool:
@@ -663,7 +802,7 @@ def _core_status(person: Person, c: Conviction, on: date, others: list[Convictio
                 "Người dưới 18 tuổi bị kết án được coi là không có án tích theo " + "; ".join(dict.fromkeys(never)) + " BLHS.",
                 legal_refs=("BLHS Điều 107 khoản 1",),
             )
-        return _timed(c, on, others, rules, Basis.MINOR_AUTOMATIC, rules.minor_light_months, rules.minor_brackets, "khoản 2 Điều 107")
+        return _timed(c, on, others, rules, Basis.MINOR_AUTOMATIC)
 
     # --- art. 69.2: no record at all -------------------------------------------------------------
     if all(o.intentional is False and o.severity in rules.adult_no_record_unintentional for o in c.offences):
@@ -681,53 +820,75 @@ def _core_status(person: Person, c: Conviction, on: date, others: list[Convictio
         )
     court_track = any(_chapter(o, rules) in rules.court_chapters for o in c.offences)
     if court_track:
-        return _timed(c, on, others, rules, Basis.COURT_DECISION, rules.court_light_months, rules.court_brackets, "khoản 2 Điều 71")
-    return _timed(c, on, others, rules, Basis.AUTOMATIC, rules.automatic_light_months, rules.automatic_brackets, "khoản 2 Điều 70")
+        return _timed(c, on, others, rules, Basis.COURT_DECISION)
+    return _timed(c, on, others, rules, Basis.AUTOMATIC)
 
 
-def _timed(
-    c: Conviction,
-    on: date,
-    others: list[Conviction],
-    rules: ExpungementRules,
-    basis: Basis,
-    light: int,
-    brackets: tuple[Bracket, ...],
-    clause_ref: str,
-) -> ExpungementResult:
-    refs = [f"BLHS {clause_ref}"]
-    found = _bracket(c, light, brackets)
-    if found is None:
-        return ExpungementResult(
-            c.id, False, None, Basis.NOT_APPLICABLE,
-            f"Hình phạt chính ({_penalty_text(c)}) không thuộc trường hợp nào tại {clause_ref} BLHS (hoặc thiếu thời hạn tù); cần xem xét thủ công.",
-        )
-    wait, point = found
-    period_ref = f"điểm {point} {clause_ref} BLHS"
-    period_txt = f"thời hạn {fmt_months(wait)} (hình phạt chính đã tuyên: {_penalty_text(c)}; {period_ref})"
-    t0, t0_what = principal_start(c)
+@dataclass
+class _Route:
+    """One way of counting the period: from service of the penalty (art. 70.2) or from the expiry
+    of the enforcement limitation (art. 70.3), after the art. 73.2 restarts."""
+
+    start: date
+    what: str
+    due: date | None  # None: blocked
+    missing: tuple[str, ...]
+    blocked_new: "Conviction | None"
+    notes: list[str]
+    refs: list[str]
+    restarted: bool
+    late_items: bool  # completion of an additional penalty / other decision moved the date
+
+
+def _params(rules: ExpungementRules, basis: Basis) -> tuple[int, tuple[Bracket, ...], tuple[PenaltyType, ...], str,
+                                                            tuple[AdditionalPenaltyType, ...], tuple[str, ...]]:
+    if basis is Basis.MINOR_AUTOMATIC:
+        return rules.minor_light_months, rules.minor_brackets, rules.minor_light_penalties, "khoản 2 Điều 107", (), ()
+    if basis is Basis.COURT_DECISION:
+        light_penalties = rules.court_light_penalties
+        if rules.court_fine_reading == "light":
+            light_penalties = (*light_penalties, PenaltyType.FINE)
+        return (rules.court_light_months, rules.court_brackets, light_penalties, "khoản 2 Điều 71",
+                rules.court_extension_kinds, rules.court_extension_points)
+    return (rules.automatic_light_months, rules.automatic_brackets, rules.automatic_light_penalties, "khoản 2 Điều 70",
+            rules.automatic_extension_kinds, rules.automatic_extension_points)
+
+
+def _route(c: Conviction, others: list[Conviction], rules: ExpungementRules, wait: int, start: date, what: str,
+           obligations: _Obligations | None, extension_applies: bool) -> _Route:
+    """Due date of one route: the period from ``start`` (moved by late obligations, art. 73.2 restarts)."""
     notes: list[str] = []
-    if t0 is None:
-        return ExpungementResult(
-            c.id, False, None, basis,
-            f"Chưa chấp hành xong hình phạt chính / chưa hết thời gian thử thách án treo nên chưa bắt đầu tính {period_txt}.",
-            period_months=wait, blocked_by=("chưa chấp hành xong hình phạt chính",), legal_refs=tuple(refs),
-        )
+    refs: list[str] = []
+    missing = obligations.missing if obligations is not None else ()
+    late = False
 
-    minor = basis is Basis.MINOR_AUTOMATIC
-    obligations, missing = (None, []) if minor else _obligations_done(c, t0)
-
-    def due_from(start: date) -> date:
+    def due_from(begin: date) -> date:
+        nonlocal late
+        due = _period_end(begin, wait, rules)
         if obligations is None:
-            return _period_end(start, wait, rules)
-        if rules.late_obligations_policy == "restart_period" and obligations > start:
-            return _period_end(obligations, wait, rules)
-        return max(_period_end(start, wait, rules), _after(obligations, rules))
+            return due
+        ext, other = obligations.extension_done, obligations.other_done
+        if not extension_applies and ext is not None:  # not one of the listed bans/points: like any other item
+            other = ext if other is None or ext > other else other
+            ext = None
+        candidates = [due]
+        if ext is not None:
+            candidates.append(_after(ext, rules))  # last paragraph of art. 70.2 / 71.2: ends at completion
+        if other is not None:
+            if rules.late_obligations_policy == "restart_period" and other > begin:
+                candidates.append(_period_end(other, wait, rules))
+            else:
+                candidates.append(_after(other, rules))
+        result = max(candidates)
+        if result != due:
+            late = True
+        return result
 
-    start = t0
-    due = due_from(start)
+    begin = start
+    due = due_from(begin)
     used: set[str] = set()
     blocked_new: Conviction | None = None
+    restarted = False
     while True:
         hits = []
         for n in others:
@@ -740,7 +901,7 @@ def _timed(
             break
         td, _, n, fell_back = min(hits)
         used.add(n.id)
-        n_t0, _ = principal_start(n)
+        n_t0, _ = principal_start(n, rules)
         if fell_back:
             notes.append(f"bản án {n.id or 'mới'} không ghi ngày phạm tội, tạm lấy ngày tuyên án {fmt_date(td)}")
         if n_t0 is None:
@@ -751,42 +912,95 @@ def _timed(
             f"ngày chấp hành xong bản án mới {fmt_date(n_t0)} (khoản 2 Điều 73 BLHS)"
         )
         refs.append("BLHS Điều 73 khoản 2")
-        if n_t0 > start:
-            start = n_t0
-        due = max(due, due_from(start))
+        if n_t0 > begin:
+            begin = n_t0
+            restarted = True
+        due = max(due, due_from(begin))
+    return _Route(begin, what, None if (missing or blocked_new is not None) else due, missing, blocked_new, notes,
+                  refs, restarted, late)
 
+
+def _timed(c: Conviction, on: date, others: list[Conviction], rules: ExpungementRules, basis: Basis) -> ExpungementResult:
+    light, brackets, light_penalties, clause_ref, ext_kinds, ext_points = _params(rules, basis)
+    refs = [f"BLHS {clause_ref}"]
+    court = basis is Basis.COURT_DECISION
+    minor = basis is Basis.MINOR_AUTOMATIC
+    found = _bracket(c, light, brackets, light_penalties)
+    if found is None:
+        if court and c.penalty is PenaltyType.FINE:
+            reason = ("Hình phạt chính là phạt tiền nhưng điểm a khoản 2 Điều 71 BLHS (sửa đổi 2017) chỉ quy định cảnh cáo, "
+                      "cải tạo không giam giữ, phạt tù cho hưởng án treo: luật không quy định thời hạn; cần cán bộ xem xét.")
+        else:
+            reason = (f"Hình phạt chính ({_penalty_text(c)}) không thuộc trường hợp nào tại {clause_ref} BLHS "
+                      "(hoặc thiếu thời hạn tù); cần xem xét thủ công.")
+        return ExpungementResult(c.id, False, None, Basis.NOT_APPLICABLE, reason, legal_refs=(f"BLHS {clause_ref}",))
+    wait, point = found
+    period_ref = f"điểm {point} {clause_ref} BLHS"
+    period_txt = f"thời hạn {fmt_months(wait)} (hình phạt chính đã tuyên: {_penalty_text(c)}; {period_ref})"
+    extension_applies = point in ext_points
+
+    served, served_what = _served_start(c)
+    lim, lim_what = (None, "") if court else _limitation_start(c, rules)
+    ignored_limitation = c.limitation_expired_on is not None and lim is None
+    routes: list[_Route] = []
+    if served is not None:
+        obl = None if minor else _obligations_done(c, served, ext_kinds)
+        routes.append(_route(c, others, rules, wait, served, served_what, obl, extension_applies))
+    if lim is not None:
+        obl = None
+        if not minor and rules.limitation_route_requires_obligations:
+            obl = _obligations_done(c, served, ext_kinds)
+        routes.append(_route(c, others, rules, wait, lim, lim_what, obl, extension_applies))
+    lim_note = ("thời hiệu thi hành bản án không áp dụng đối với tội trong bản án (Điều 61 BLHS) nên không tính từ ngày "
+                "được báo hết thời hiệu") if ignored_limitation else ""
+    if not routes:
+        text = f"Chưa chấp hành xong hình phạt chính / chưa hết thời gian thử thách án treo nên chưa bắt đầu tính {period_txt}"
+        return ExpungementResult(
+            c.id, False, None, basis, text + (f"; {lim_note}" if lim_note else "") + ".",
+            period_months=wait, blocked_by=("chưa chấp hành xong hình phạt chính",), legal_refs=tuple(refs),
+        )
+
+    open_routes = [r for r in routes if r.due is not None]
+    best = min(open_routes, key=lambda r: r.due) if open_routes else routes[0]
+    notes = list(best.notes)
+    if lim_note:
+        notes.append(lim_note)
+    if best.what.endswith("(khoản 3 Điều 70)"):
+        refs.append("BLHS Điều 70 khoản 3")
+    refs.extend(best.refs)
     note_txt = ("; " + "; ".join(notes)) if notes else ""
+    start = best.start
     special_from = None
     if not minor:
         num, den = rules.special_fraction
         special_from = _period_end(start, wait * num // den, rules)
+    base_txt = f"{best.what} {fmt_date(start)}" if not best.restarted else f"ngày chấp hành xong bản án mới {fmt_date(start)}"
 
-    if blocked_new is not None:
+    if best.due is None and best.blocked_new is not None:
+        n = best.blocked_new
         return ExpungementResult(
             c.id, False, None, basis,
-            f"Phạm tội mới (bản án {blocked_new.id}) khi chưa được xóa án tích; thời hạn {fmt_months(wait)} sẽ tính lại từ ngày "
+            f"Phạm tội mới (bản án {n.id}) khi chưa được xóa án tích; thời hạn {fmt_months(wait)} sẽ tính lại từ ngày "
             f"chấp hành xong hình phạt chính của bản án mới (khoản 2 Điều 73 BLHS), hiện chưa xác định{note_txt}.",
-            start_date=None, period_months=wait, blocked_by=(f"bản án mới {blocked_new.id} chưa chấp hành xong",),
+            start_date=None, period_months=wait, blocked_by=(f"bản án mới {n.id} chưa chấp hành xong",),
             legal_refs=tuple(dict.fromkeys(refs + ["BLHS Điều 73 khoản 2"])),
         )
-
-    base_txt = f"{t0_what} {fmt_date(t0)}" if start == t0 else f"ngày chấp hành xong bản án mới {fmt_date(start)}"
+    missing = list(best.missing)
+    due = best.due
 
     # Court decision present (art. 71 / 72), possibly earlier than an automatic date.
     decision = c.court_expungement_on if c.court_expungement_on is not None and c.court_expungement_on <= on else None
     decision_basis = Basis.SPECIAL if c.court_expungement_article == 72 else Basis.COURT_DECISION
     decision_ref = "BLHS Điều 72" if decision_basis is Basis.SPECIAL else "BLHS Điều 71"
 
-    if basis is Basis.COURT_DECISION:
+    if court:
         eligible = due
-        if missing:
-            eligible = None
         refusals = sorted(d for d in c.court_refusals if d <= on)
         if refusals and eligible is not None:
             first_wait, later_wait = rules.refusal_wait_months
             after = add_months(refusals[-1], first_wait if len(refusals) == 1 else later_wait)
             eligible = max(eligible, after)
-            notes.append(f"bị bác đơn lần {len(refusals)} ngày {fmt_date(refusals[-1])}: được nộp lại từ {fmt_date(after)} (khoản 4 Điều 71)")
+            notes.append(f"bị bác đơn lần {len(refusals)} ngày {fmt_date(refusals[-1])}: được nộp lại từ {fmt_date(after)} (khoản 3 Điều 71)")
             note_txt = "; " + "; ".join(notes)
         if decision is not None:
             return ExpungementResult(
@@ -808,7 +1022,7 @@ def _timed(
 
     # Automatic routes (art. 70, art. 107.2).
     article_name = "Điều 107" if minor else "Điều 70"
-    if not missing and due <= on:
+    if due is not None and due <= on:
         if decision is not None and decision < due:
             return ExpungementResult(
                 c.id, True, decision, decision_basis,
@@ -816,11 +1030,13 @@ def _timed(
                 start_date=start, period_months=wait, special_eligible_from=special_from, legal_refs=(decision_ref, *refs),
             )
         extra = ""
-        if obligations is not None and _after(obligations, rules) == due and due != _period_end(start, wait, rules):
-            extra = f"; hình phạt bổ sung/quyết định khác của bản án chấp hành xong ngày {fmt_date(obligations)} sau khi hết thời hạn nên tính từ ngày đó"
+        if best.late_items:
+            extra = "; hình phạt bổ sung/quyết định khác của bản án chấp hành xong sau khi hết thời hạn nên tính theo ngày chấp hành xong"
+        lim_only = best.what.endswith("(khoản 3 Điều 70)")
+        cond = "không phạm tội mới" + (" (khoản 3 Điều 70 chỉ đòi hỏi điều kiện này)" if lim_only and not minor else "")
         return ExpungementResult(
             c.id, True, due, basis,
-            f"Đương nhiên được xóa án tích theo {article_name} BLHS: {period_txt} kể từ {base_txt}, không phạm tội mới; "
+            f"Đương nhiên được xóa án tích theo {article_name} BLHS: {period_txt} kể từ {base_txt}, {cond}; "
             f"được xóa án tích từ ngày {fmt_date(due)}{extra}{note_txt}.",
             start_date=start, period_months=wait, special_eligible_from=special_from, legal_refs=tuple(dict.fromkeys(refs)),
         )
@@ -830,7 +1046,7 @@ def _timed(
             f"Được Tòa án quyết định xóa án tích ngày {fmt_date(decision)} ({decision_ref}).",
             start_date=start, period_months=wait, special_eligible_from=special_from, legal_refs=(decision_ref, *refs),
         )
-    if missing:
+    if due is None:
         return ExpungementResult(
             c.id, False, None, basis,
             f"Chưa đủ điều kiện đương nhiên xóa án tích theo {article_name} BLHS ({period_txt} kể từ {base_txt}): " + "; ".join(missing) + note_txt + ".",
@@ -881,3 +1097,85 @@ def with_rules(rules: ExpungementRules, **changes) -> ExpungementRules:
 __all__.append("with_rules")
 __all__.append("BLHS_2015_2017")
 __all__.append("Bracket")
+
+
+# ---------------------------------------------------------------------------------------------
+# Where each figure comes from (lienthong.legal); warnings shown on the officer's case page
+# ---------------------------------------------------------------------------------------------
+_PD = "Bộ pháp điển, đề mục Hình sự (BLHS 100/2015/QH13 sửa đổi bởi Luật 12/2017/QH14); bản sao github.com/diepxuan/diepxuan.github.io van-ban/hinh-su/hinh-su.md"
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("expungement.art69_no_record", "No record: unintentional less-serious/serious offences, exemption from penalty",
+           "art. 69.2", "confirmed", f"BLHS Điều 69 khoản 2; {_PD}"),
+    Figure("expungement.art70_periods", "Automatic expungement periods", "1 / 2 / 3 / 5 years", "confirmed",
+           f"BLHS Điều 70 khoản 2; {_PD}; https://hethongphapluat.com/bo-luat-hinh-su-2015/dieu-70"),
+    Figure("expungement.art70_extension", "Longer bans end the automatic period at completion (points a-c)",
+           "supervision, residence ban, post/profession ban, civic rights; points a, b, c", "confirmed",
+           f"BLHS Điều 70 khoản 2 đoạn cuối; {_PD}"),
+    Figure("expungement.art70_3", "After the enforcement limitation only 'no new offence' is required", "art. 70.3",
+           "confirmed", f"BLHS Điều 70 khoản 3; {_PD}"),
+    Figure("expungement.art71_periods", "Court-decision periods (Law 12/2017)", "1 / 3 / 5 / 7 years; fines not in point a",
+           "confirmed", f"BLHS Điều 71 khoản 2 (sửa đổi bởi Điều 1 Luật 12/2017/QH14); {_PD}; lawnet.vn "
+           "what-are-the-cases-of-conviction-expungement-under-a-court-s-decision-in-vietnam-121420"),
+    Figure("expungement.art71_extension", "Longer bans on the court route", "supervision, residence ban, civic rights; points a, b",
+           "confirmed", f"BLHS Điều 71 khoản 2 đoạn cuối; {_PD}"),
+    Figure("expungement.art71_refusals", "Reapplication after a court refusal", "1 year, then 2 years", "confirmed",
+           f"BLHS Điều 71 khoản 3; {_PD}"),
+    Figure("expungement.art72_fraction", "Special court expungement", "at least 1/3 of the art. 70.2 / 71.2 period",
+           "confirmed", f"BLHS Điều 72; {_PD}"),
+    Figure("expungement.art73", "Period by the pronounced penalty; restart on a new offence; mixed judgments; remission",
+           "art. 73.1-4", "confirmed", f"BLHS Điều 73; {_PD}"),
+    Figure("expungement.art107", "Minors: no record cases and 6 months / 1 / 2 / 3 years", "art. 107 (Law 12/2017)",
+           "confirmed", f"BLHS Điều 107 (sửa đổi 2017); {_PD}"),
+    Figure("expungement.chapters", "Court-route chapters", "XIII = arts. 108-122, XXVI = arts. 421-425", "confirmed",
+           f"BLHS Chương XIII (Điều 108-122), Chương XXVI (Điều 421-425); {_PD}"),
+    Figure("expungement.art60_limitation", "Enforcement limitation", "5 / 10 / 15 / 20 years from the legal-effect date; "
+           "none for a warning", "confirmed", f"BLHS Điều 60 khoản 2, 4; {_PD}; https://luathoangsa.vn/dieu-60-thoi-hieu-thi-hanh-ban-an-theo-bo-luat-hinh-su-nd76822.html"),
+    Figure("expungement.art61", "No enforcement limitation", "chapters XIII, XXVI; art. 353, 354 clauses 3-4", "confirmed",
+           f"BLHS Điều 61 (sửa đổi bởi Luật 12/2017/QH14); {_PD}"),
+    Figure("expungement.additional_penalty_start", "When bans start", "after prison; from legal effect for warning, fine, "
+           "non-custodial reform or suspended sentence (posts/professions, civic rights)", "confirmed",
+           f"BLHS Điều 41-44; {_PD}"),
+    Figure("expungement.probation_start", "Probation of a suspended sentence starts", "on the first-instance pronouncement",
+           "confirmed", "Nghị quyết 02/2018/NQ-HĐTP Điều 5 khoản 1 (Bộ pháp điển, đề mục Hình sự, Điều 16.1.NQ.4.5)"),
+    Figure("expungement.period_end", "Day of the event not counted; a period in years ends at the end of the same date",
+           "expunged on the day after T0 + W", "confirmed",
+           "BLDS 2015 Điều 147 khoản 2-3, Điều 148 khoản 4; https://thuvienphapluat.vn/hoi-dap-phap-luat/"
+           "3896F-hd-thoi-diem-bat-dau-va-ket-thuc-thoi-han-duoc-xac-dinh-nhu-the-nao.html"),
+    Figure("expungement.reset_trigger", "A new offence is dated by the act", "offence date", "confirmed",
+           "BLHS Điều 73 khoản 2 'thực hiện hành vi phạm tội mới và bị Tòa án kết án bằng bản án có hiệu lực'"),
+    Figure("expungement.amnesty", "An amnesty clears the record from its date", "amnesty_clears_record=True", "configurable",
+           "BLHS Điều 62 khoản 1 only exempts from serving the penalty; practice note pbgdpl.camau.gov.vn (domain §1.4)",
+           "Đại xá: hệ thống coi người được đại xá là không có án tích từ ngày đại xá theo thực tiễn cấp Phiếu; "
+           "Điều 62 BLHS chỉ quy định miễn chấp hành hình phạt. Cán bộ cần đối chiếu nghị quyết đại xá cụ thể.",
+           "ExpungementRules.amnesty_clears_record"),
+    Figure("expungement.late_obligations", "Late additional penalties / other decisions outside the listed bans",
+           "expunged at completion (at_completion)", "configurable",
+           "BLHS Điều 70 khoản 2, Điều 71 khoản 2 (condition); practitioners disagree (tapchitoaan.vn 9416)",
+           "Án phí, bồi thường hoặc hình phạt bổ sung thi hành xong sau khi hết thời hạn: hệ thống tính xóa án tích từ "
+           "ngày thi hành xong (có quan điểm cho rằng phải tính lại toàn bộ thời hạn). Cán bộ kiểm tra trước khi cấp Phiếu.",
+           "ExpungementRules.late_obligations_policy"),
+    Figure("expungement.court_fine", "A fine on the court route has no period in art. 71.2", "not applicable: a person decides",
+           "configurable", f"BLHS Điều 71 khoản 2 điểm a (không liệt kê phạt tiền); {_PD}",
+           "Bản án về tội thuộc Chương XIII/XXVI với hình phạt chính là phạt tiền: Điều 71 không quy định thời hạn; "
+           "hệ thống không tự tính, cán bộ xem xét.", "ExpungementRules.court_fine_reading"),
+)
+
+
+def officer_notes(results: Iterable[ExpungementResult], convictions: Iterable[Conviction] = ()) -> list[str]:
+    """Warnings for the configurable figures the given results depend on (officer's case page)."""
+    keys: list[str] = []
+    by_id = {c.id: c for c in convictions}
+    for r in results:
+        if r.basis is Basis.AMNESTY:
+            keys.append("expungement.amnesty")
+        c = by_id.get(r.conviction_id)
+        if r.basis is Basis.NOT_APPLICABLE and c is not None and c.penalty is PenaltyType.FINE:
+            keys.append("expungement.court_fine")
+        if c is not None and (c.has_other_obligations or c.additional_penalties) and r.basis in (
+                Basis.AUTOMATIC, Basis.COURT_DECISION, Basis.MINOR_AUTOMATIC):
+            keys.append("expungement.late_obligations")
+    return notes(keys)
+
+
+__all__ += ["FIGURES", "officer_notes", "limitation_applies"]

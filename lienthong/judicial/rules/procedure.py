@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from lienthong.judicial.rules.expungement import age_on, fmt_date
+from lienthong.legal import Figure, notes
 from lienthong.workdays.calendar import VN_TZ, WorkCalendar, default_calendar
 
 __all__ = [
@@ -608,3 +609,79 @@ def parse_record_number(text: str, *, agency_codes: Mapping[str, str] | None = N
     if seq < 1:
         raise ValueError("số thứ tự phải từ 1")
     return RecordNumber(agency, int(m.group("year")), seq)
+
+
+# ---------------------------------------------------------------------------------------------
+# Where each figure comes from (lienthong.legal); warnings shown on the officer's case page
+# ---------------------------------------------------------------------------------------------
+
+_NEWS_107 = ("Luật 107/2025/QH15 (thông qua 05/12/2025, hiệu lực 01/07/2026) - văn bản chưa đọc được; theo tin "
+             "en.qdnd.vn, thanhnien.vn, dantri.com.vn, vnexpress.net (05-09/12/2025)")
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("procedure.law28_deadlines", "Certificate deadlines under Law 28/2009", "10 / 15 working days; 24 h urgent",
+           "confirmed", "Luật Lý lịch tư pháp 2009 Điều 46 khoản 1, Điều 48; Bộ Tư pháp, hdpl.moj.gov.vn ItemID=86968"),
+    Figure("procedure.issuer_transfer", "Issuance moves to the Ministry of Public Security", "from 01/03/2025",
+           "configurable", "vnexpress.net bo-cong-an-dam-nhan-cap-phieu-ly-lich-tu-phap-tu-ngay-1-3-4854560 (news)",
+           "Việc chuyển thẩm quyền cấp Phiếu sang Công an từ 01/03/2025 lấy theo tin báo chí; chưa đối chiếu văn bản.",
+           "procedure.REGIMES (effective dates)"),
+    Figure("procedure.vneid_fast_track", "VNeID pilot 'no record' fast track", "3 working days (off unless flagged)",
+           "configurable", "not found in any source; VNeID guides say 10 working days (chobinhtay.gov.vn)",
+           "Thời hạn rút gọn 3 ngày làm việc cho người không có án tích (thí điểm VNeID) chưa được xác minh; hồ sơ vẫn "
+           "được tính theo thời hạn chung trừ khi được đánh dấu.", "ProcedureRules.vneid_no_record_working_days"),
+    Figure("procedure.law107_standard", "Standard deadline under Law 107/2025", "5 working days", "configurable", _NEWS_107,
+           "Thời hạn 5 ngày làm việc theo Luật 107/2025/QH15 lấy từ tin báo chí về luật được thông qua; chưa đối chiếu "
+           "văn bản luật.", "procedure.LAW_107.standard_working_days"),
+    Figure("procedure.law107_extended", "Extended deadline under Law 107/2025 (foreigners, verification)", "unknown: refused",
+           "configurable", _NEWS_107,
+           "Luật 107/2025/QH15: chưa xác định thời hạn kéo dài (người nước ngoài, cần xác minh xóa án tích); hệ thống giữ "
+           "thời hạn chung và ghi chú vào hồ sơ.", "procedure.LAW_107.extended_working_days"),
+    Figure("procedure.law107_urgent", "Urgent 24 h under Law 107/2025", "24 hours (kept from Law 28/2009)", "configurable",
+           _NEWS_107, "Thời hạn khẩn cấp 24 giờ theo Luật 107/2025/QH15 giữ như Luật 2009; chưa đối chiếu văn bản.",
+           "procedure.LAW_107.urgent_hours"),
+    Figure("procedure.law107_applicants", "Law 107/2025: applicants 16+, nobody may demand No. 2", "16 years; No. 2 not demandable",
+           "configurable", _NEWS_107,
+           "Điều kiện người yêu cầu từ đủ 16 tuổi và cấm yêu cầu nộp Phiếu số 2 (Luật 107/2025/QH15) lấy từ tin báo chí; "
+           "chưa đối chiếu văn bản.", "procedure.LAW_107.min_applicant_age / no2_may_be_demanded"),
+    Figure("procedure.delegation", "No. 1 may be requested through an authorised person, No. 2 not", "no1 yes, no2 no",
+           "configurable", "Luật LLTP 2009 Điều 45 (recalled; text not read)",
+           "Quy định ủy quyền yêu cầu cấp Phiếu (số 1 được ủy quyền, số 2 không) chưa được đối chiếu văn bản.",
+           "ProcedureRules.no1_delegable / no2_delegable"),
+    Figure("procedure.guardian_age", "Parents/guardians apply for persons under 14 (Law 28/2009)", "14", "configurable",
+           "Luật LLTP 2009 (recalled; text not read)",
+           "Người dưới 14 tuổi do cha, mẹ, người giám hộ làm thủ tục: quy định chưa được đối chiếu văn bản.",
+           "ProcedureRules.guardian_below_age"),
+    Figure("procedure.fees_tt244", "Fees TT 244/2016/TT-BTC", "200.000 / 100.000 đ, +5.000 đ from the 3rd copy; exemptions",
+           "configurable", "thuvienphapluat.vn hỏi đáp 59130 (rates); exemption list recalled",
+           "Mức phí và đối tượng miễn theo Thông tư 244/2016/TT-BTC: mức phí lấy từ trang hỏi đáp, danh sách miễn phí chưa "
+           "đối chiếu văn bản.", f"environment variable {FEES_ENV}"),
+    Figure("procedure.fees_tt16_2025", "Fees TT 16/2025/TT-BTC", "no rates: refused until supplied", "configurable",
+           "title only seen (hcc.nghean.gov.vn)",
+           "Thông tư 16/2025/TT-BTC thay thế biểu phí nhưng chưa có mức thu trong hệ thống; cần cấu hình biểu phí.",
+           f"environment variable {FEES_ENV}"),
+    Figure("procedure.agency_codes", "Record-number agency codes", "only 25HN known", "configurable",
+           "TT 13/2011 Điều 5 sửa đổi bởi TT 16/2013 (example only)",
+           "Danh mục mã cơ quan cấp Phiếu mới có ví dụ 25HN; mã các cơ quan Công an cần bổ sung.", "procedure.AGENCY_CODES"),
+)
+
+
+def officer_notes(application_date: date, *, extended: bool = False, fast_track: bool = False,
+                  fee: bool = True) -> list[str]:
+    """Warnings for the configurable procedure figures a case received on ``application_date`` uses
+    (``fee``: the fee schedule in force that day; the record-number agency codes are always used)."""
+    rules = rules_for(application_date)
+    keys: list[str] = ["procedure.agency_codes"]
+    if fee:
+        keys.append("procedure.fees_tt244" if TT_244_2016.covers(application_date) else "procedure.fees_tt16_2025")
+    if rules.regime in ("law_28_2009_mps", "law_107_2025"):
+        keys.append("procedure.issuer_transfer")
+    if rules.regime == "law_107_2025":
+        keys += ["procedure.law107_standard", "procedure.law107_applicants"]
+        if extended:
+            keys.append("procedure.law107_extended")
+    if fast_track:
+        keys.append("procedure.vneid_fast_track")
+    return notes(keys)
+
+
+__all__ += ["FIGURES", "officer_notes"]

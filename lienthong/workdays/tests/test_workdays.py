@@ -149,7 +149,8 @@ def test_override_year_mismatch_rejected():
 
 
 def test_packaged_table_entries_are_marked():
-    assert CAL.overrides[date(2025, 5, 2)].verified == "mem"
+    assert CAL.overrides[date(2025, 5, 2)].verified == "secondary"  # cited by holidays.VN (issue #23)
+    assert CAL.overrides[date(2026, 8, 31)].verified == "src"  # Thông báo 109/TB-UBND Cần Thơ
     assert CAL.overrides[date(2025, 4, 26)].working
 
 

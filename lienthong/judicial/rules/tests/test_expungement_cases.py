@@ -152,27 +152,27 @@ def test_case12_offence_after_expungement_does_not_revive():
 
 
 # 13. National-security crime (chapter XIII, art. 117): no automatic expungement; the court decides
-#     after art. 71.2(b) 5 years from release (01/01/2019) -> may apply from 02/01/2024.  A court
-#     decision of 01/03/2024 expunges it from that day.
+#     after art. 71.2(b) as amended by Law 12/2017, 3 years from release (01/01/2019) -> may apply
+#     from 02/01/2022.  A court decision of 01/03/2024 expunges it from that day.
 def test_case13_chapter_xiii_needs_court():
     o = Offence("Làm, tàng trữ, phát tán hoặc tuyên truyền thông tin, tài liệu, vật phẩm nhằm chống Nhà nước", 117, 1,
                 severity=Severity.ESPECIALLY_SERIOUS, intentional=True, offence_date=date(2016, 1, 1))
     c = conv("A", PenaltyType.IMPRISONMENT, offences=(o,), term_months=36, principal_completed_on=date(2019, 1, 1))
     r = status(c, date(2025, 1, 1))
-    assert (r.expunged, r.basis, r.waiting_until) == (False, Basis.COURT_DECISION, date(2024, 1, 2))
+    assert (r.expunged, r.basis, r.waiting_until) == (False, Basis.COURT_DECISION, date(2022, 1, 2))
     r2 = status(replace(c, court_expungement_on=date(2024, 3, 1)), date(2025, 1, 1))
     assert (r2.expunged, r2.since, r2.basis) == (True, date(2024, 3, 1), Basis.COURT_DECISION)
 
 
 # 14. Mixed judgment (art. 73.3): theft + destruction of state facilities (art. 114, chapter XIII)
 #     in one judgment -> the court decides for the whole judgment using art. 71 periods
-#     (prison 10 years -> 7 years), even though theft alone would be automatic.
+#     (prison 10 years -> art. 71.2(c) 5 years), even though theft alone would be automatic.
 def test_case14_mixed_judgment_goes_to_court():
     o = Offence("Phá hoại cơ sở vật chất - kỹ thuật của nước Cộng hòa xã hội chủ nghĩa Việt Nam", 114, 1,
                 severity=Severity.ESPECIALLY_SERIOUS, intentional=True, offence_date=date(2010, 1, 1))
     c = conv("A", PenaltyType.IMPRISONMENT, offences=(THEFT, o), term_months=120, principal_completed_on=date(2018, 6, 1))
     r = status(c, date(2026, 1, 1))
-    assert r.basis is Basis.COURT_DECISION and r.period_months == 84 and r.waiting_until == date(2025, 6, 2)
+    assert r.basis is Basis.COURT_DECISION and r.period_months == 60 and r.waiting_until == date(2023, 6, 2)
 
 
 # 15. Art. 72 special case: 10 years' prison (automatic, W = 3 years) released 01/01/2022; with clear
@@ -252,7 +252,7 @@ def test_case24_death_not_commuted():
     assert e.results[0].basis is Basis.NOT_APPLICABLE and e.has_record
 
 
-# 25. Court refusals (art. 71.4): eligible 02/01/2024; refused 01/02/2024 -> may reapply after 1 year
+# 25. Court refusals (art. 71.3): eligible 02/01/2022; refused 01/02/2024 -> may reapply after 1 year
 #     (01/02/2025); refused again 01/03/2025 -> after 2 years (01/03/2027).
 def test_case25_refusals_delay_reapplication():
     o = Offence("Gián điệp", 110, 1, severity=Severity.ESPECIALLY_SERIOUS, intentional=True)
