@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lienthong.ops import rules
@@ -122,6 +122,9 @@ def _members(states):
     return [rules.MemberState(i, f"Tỉnh {i}", s) for i, s in enumerate(states, 1)]
 
 
+# No deadline: the rule is microseconds of work; on a shared 2-core machine a first example can wait
+# hundreds of milliseconds for the CPU, which is noise, not the property under test.
+@settings(deadline=None)
 @given(st.lists(STATE | st.none(), min_size=1, max_size=4))
 def test_weakest_is_never_above_a_member_and_strongest_never_below(states):
     members = _members(states)
@@ -137,6 +140,7 @@ def test_weakest_is_never_above_a_member_and_strongest_never_below(states):
     assert weak.deciding and set(weak.deciding) <= {m.name for m in members}
 
 
+@settings(deadline=None)
 @given(STATE)
 def test_a_province_that_was_not_merged_keeps_its_state(state):
     derived = rules.derive(_members([state]), rules.MergerRule.WEAKEST)
