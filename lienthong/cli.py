@@ -400,6 +400,11 @@ from lienthong.gateway.cli import register as _register_gateway  # noqa: E402
 
 _register_gateway(app)
 
+# Operations (lienthong.ops): `lienthong ops import-rollout FILE --as-of DATE`, `ops summary`, ...
+from lienthong.ops.cli import register as _register_ops  # noqa: E402
+
+_register_ops(app)
+
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -44,6 +44,7 @@ def load_contexts() -> None:
     from lienthong.health import jobs as _health  # noqa: F401
     from lienthong.judicial import jobs as _judicial  # noqa: F401
     from lienthong.notifications import handlers as _notifications  # noqa: F401
+    from lienthong.ops import jobs as _ops  # noqa: F401
 
 
 def run_forever(database_url: str | None = None, *, stop: threading.Event | None = None,

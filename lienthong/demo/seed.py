@@ -345,6 +345,16 @@ def seed_database(url: str | None = None, *, citizens: int, province_code: int =
                      detail={"province_code": province_code, "seed": seed, "counts": counts})
         record_event(session, "demo.seeded", {"province_code": province_code, "seed": seed, "counts": dict(counts)})
     timings["audit_event"] = time.perf_counter() - t
+
+    # Rollout tracker history (issue #24): the official 07/10/2024 table as a dated snapshot of the 63
+    # old provinces, its printed totals and the kiosk programme figures, then the merged provinces'
+    # derived status, so /trien-khai shows the path from 2024 to today. Idempotent; one call.
+    t = time.perf_counter()
+    from lienthong.ops.history import import_bundled
+
+    with unit_of_work(url) as session:
+        import_bundled(session)
+    timings["rollout_history"] = time.perf_counter() - t
     elapsed = time.perf_counter() - started
     report("done", 1, 1)
     return SeedReport(counts=counts, elapsed_s=elapsed, demo_accounts=demo, province_code=province_code,

@@ -94,6 +94,59 @@ def map_old_province(old_code: int | str, on: date | None = None) -> int:
     return code
 
 
+def reform_between(from_set: str, to_set: str) -> Reform:
+    """The reform that turned ``from_set`` into ``to_set`` (e.g. ``"vn63"`` -> ``"vn34"``)."""
+    for reform in REFORMS:
+        if reform.from_set == from_set and reform.to_set == to_set:
+            return reform
+    raise UnknownUnit(f"không có cải cách đơn vị hành chính {from_set} -> {to_set}")
+
+
+def members_of(new_code: int, reform: Reform | None = None) -> list[int]:
+    """The old province codes a unit of the reform's new set was formed from (sorted).
+
+    ``members_of(37)`` -> ``[35, 36, 37]`` (Hà Nam, Nam Định, Ninh Bình -> Ninh Bình, 01/07/2025)."""
+    reform = reform or REFORMS[0]
+    return sorted(old for old, new in reform.mapping.items() if new == int(new_code))
+
+
+_NAME_PREFIXES = ("thanh pho ", "tp. ", "tp.", "tp ", "tinh ")
+
+
+def _bare_province(name: str) -> str:
+    folded = fold(name).replace(" - ", "-").replace("–", "-")
+    for prefix in _NAME_PREFIXES:
+        if folded.startswith(prefix):
+            return folded[len(prefix):].strip()
+    return folded
+
+
+def old_province_by_name(name: str) -> int:
+    """Code of a 63-set province from its name as documents write it: diacritics, case and the
+    "Tỉnh"/"Thành phố"/"TP." prefix are ignored (``"TP. Hồ Chí Minh"`` -> 79)."""
+    wanted = _bare_province(name)
+    for code, old_name in OLD_PROVINCES.items():
+        if _bare_province(old_name) == wanted:
+            return int(code)
+    raise UnknownUnit(f"không có tỉnh/thành phố cũ (63 tỉnh) tên {name!r}")
+
+
+def province_by_name(name: str) -> int:
+    """Code of a current (34-set) province from its name, matched like :func:`old_province_by_name`."""
+    wanted = _bare_province(name)
+    for p in provinces():
+        if _bare_province(p.name) == wanted:
+            return int(p.code)
+    raise UnknownUnit(f"không có tỉnh/thành phố tên {name!r}")
+
+
+def old_province_name(code: int) -> str:
+    try:
+        return OLD_PROVINCES[f"{int(code):03d}"]
+    except (KeyError, ValueError):
+        raise UnknownUnit(f"mã tỉnh cũ không tồn tại: {code!r}") from None
+
+
 @lru_cache(maxsize=1)
 def _provinces() -> dict[int, Province]:
     return {int(p.code): p for p in Province.iter_all()}

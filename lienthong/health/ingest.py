@@ -279,6 +279,37 @@ def receipt(batch: IngestBatch, *, max_errors: int | None = None) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class FirstAccepted:
+    """The first submission with accepted records from a province's facilities."""
+
+    province_code: int  # the facility's (34-set) province
+    facility_code: str
+    facility_name: str
+    batch_id: str
+    received_at: datetime
+    accepted: int
+
+
+def first_accepted_by_province(session: Session) -> list[FirstAccepted]:
+    """For every province whose facilities have had data accepted, the first such submission
+    (receipts only: one grouped query, whatever the number of visits). Used by the rollout tracker's
+    live signal (``lienthong.ops.signals``)."""
+    from sqlalchemy import func
+
+    from lienthong.facilities.models import Facility
+
+    ranked = (select(Facility.province_code, Facility.name.label("facility_name"), IngestBatch.facility_code,
+                     IngestBatch.id, IngestBatch.received_at, IngestBatch.accepted,
+                     func.row_number().over(partition_by=Facility.province_code,
+                                            order_by=(IngestBatch.received_at, IngestBatch.id)).label("rn"))
+              .join(Facility, Facility.code == IngestBatch.facility_code)
+              .where(IngestBatch.accepted > 0).subquery())
+    rows = session.execute(select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.province_code))
+    return [FirstAccepted(int(r.province_code), r.facility_code, r.facility_name, r.id, aware(r.received_at),
+                          int(r.accepted)) for r in rows]
+
+
 def _iso(value: datetime | None) -> str | None:
     return aware(value).isoformat() if value is not None else None
 

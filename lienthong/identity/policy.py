@@ -112,6 +112,8 @@ RULES: dict[str, Rule] = {
     # Operations
     "ops.read": _r("officer", "admin", province_only=frozenset(), description="rollout tracker, kiosks, statistics"),
     "ops.manage": _r("admin", description="update rollout status and kiosk registry"),
+    "ops.confirm": _r("officer", "admin", description="confirm or reject a rollout change proposed by a live signal "
+                                                      "(officers: their province)"),
     # Events
     "events.read": _r("admin", description="inspect the event outbox"),
     # Notification inbox

@@ -393,7 +393,9 @@ def issue_certificate(session: Session, app: m.Application, actor: Principal, no
     audit.record(session, actor, "create", CERT_RESOURCE, resource_id=cert.id, subject_id=app.personal_id,
                  purpose="cấp Phiếu lý lịch tư pháp", detail={"record_number": number, "kind": app.kind})
     record_event(session, "judicial.certificate.issued", {"certificate_id": cert.id, "application_id": app.id,
-                                                          "record_number": number, "personal_id": app.personal_id})
+                                                          "record_number": number, "personal_id": app.personal_id,
+                                                          "province_code": app.province_code,
+                                                          "issued_at": now.isoformat()})
     return cert
 
 

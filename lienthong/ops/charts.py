@@ -67,8 +67,14 @@ def bar_chart(title: str, items: list[tuple[str, float | None]], *, fmt=vnnum, w
 
 
 def line_chart(title: str, series: dict[str, list[tuple[date, float]]], *, width: int = 640, height: int = 220,
-               description: str = "") -> Markup:
-    """One or more series over the same dates, with axis labels and a legend."""
+               description: str = "", date_format: str = "%d/%m", markers: tuple[tuple[date, str], ...] = (),
+               legend_totals: bool = True) -> Markup:
+    """One or more series over the same dates, with axis labels and a legend.
+
+    ``date_format`` labels the x axis (``"%d/%m/%Y"`` when the dates span years); ``markers`` draws a
+    dashed vertical line with a label at each (date, text) within the dates (e.g. a reform);
+    ``legend_totals`` adds each series' sum to the legend (meaningful for counts per day, not for
+    states counted at each date)."""
     uid = f"c{next(_ids)}"
     legend_h = 18 * len(series)
     height += legend_h
@@ -98,7 +104,18 @@ def line_chart(title: str, series: dict[str, list[tuple[date, float]]], *, width
     step = max(1, len(dates) // 6)
     for d in dates[::step]:
         out.append(f'<text x="{x_of(d):.1f}" y="{top + ph + 16}" text-anchor="middle" font-size="11" '
-                   f'fill="#5f6b7a">{d.strftime("%d/%m")}</text>')
+                   f'fill="#5f6b7a">{d.strftime(date_format)}</text>')
+    for when, label in markers:
+        if len(dates) < 2 or not dates[0] <= when <= dates[-1]:
+            continue
+        i = next(k for k, d in enumerate(dates) if d >= when)
+        x = x_of(dates[i]) if dates[i] == when or i == 0 else (
+            x_of(dates[i - 1]) + (x_of(dates[i]) - x_of(dates[i - 1]))
+            * (when - dates[i - 1]).days / (dates[i] - dates[i - 1]).days)
+        out.append(f'<g class="marker"><title>{escape(label)}</title>'
+                   f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}" stroke="#5f6b7a" '
+                   f'stroke-dasharray="4 3"/>'
+                   f'<text x="{x + 4:.1f}" y="{top + 12}" font-size="11" fill="#5f6b7a">{escape(label)}</text></g>')
     for n, (name, pts) in enumerate(series.items()):
         color = PALETTE[n % len(PALETTE)]
         coords = [(x_of(d), top + ph - ph * (v / top_value)) for d, v in pts]
@@ -110,8 +127,9 @@ def line_chart(title: str, series: dict[str, list[tuple[date, float]]], *, width
                        f'<title>{escape(name)} {d.strftime("%d/%m/%Y")}: {vnnum(v)}</title></circle>')
         ly = top + ph + 30 + 18 * n
         total = sum(v for _, v in pts)
+        suffix = f" (tổng: {vnnum(total)})" if legend_totals else (f" (cuối kỳ: {vnnum(pts[-1][1])})" if pts else "")
         out.append(f'<rect x="{left}" y="{ly - 5}" width="14" height="4" fill="{color}"/>'
-                   f'<text x="{left + 20}" y="{ly}" font-size="12" fill="#1d232b">{escape(name)} '
-                   f'(tổng: {vnnum(total)})</text>')
+                   f'<text x="{left + 20}" y="{ly}" font-size="12" fill="#1d232b">{escape(name)}'
+                   f'{escape(suffix)}</text>')
     out.append("</svg>")
     return Markup("".join(out))

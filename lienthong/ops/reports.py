@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from lienthong.facilities.models import Facility
 from lienthong.ops import service
 from lienthong.ops.fmt import vndate, vndatetime, vnnum
-from lienthong.ops.models import ROLLOUT_STATUSES, RolloutChange, RolloutUnit
+from lienthong.ops.models import DEFAULT_SERVICE, ROLLOUT_STATUSES, RolloutChange, RolloutUnit
 from lienthong.workdays.calendar import VN_TZ
 
 FONT_DIR = Path(__file__).parent.parent / "fonts"  # lienthong/fonts: DejaVu Sans, shared
@@ -26,6 +26,7 @@ COLUMNS = ("STT", "Tỉnh/thành phố", "Cơ sở", "Đợt kiểm thử", "B�
 
 @dataclass
 class WeeklyReport:
+    service_name: str
     week_start: date
     week_end: date
     generated_at: datetime
@@ -39,11 +40,15 @@ class WeeklyReport:
     def title(self) -> str:
         return f"Báo cáo tiến độ triển khai tuần {vndate(self.week_start)} – {vndate(self.week_end)}"
 
+    @property
+    def subtitle(self) -> str:
+        return f"Dịch vụ: {self.service_name}"
+
     def unit_name(self, u: RolloutUnit) -> tuple[str, str]:
         fac = ""
         if u.facility_code:
             fac = f"{u.facility_code} – {self.facility_names.get(u.facility_code, '')}".rstrip(" –")
-        return service.province_name(u.province_code), fac
+        return service.unit_label(u), fac
 
 
 def week_bounds(day: date) -> tuple[date, date]:
@@ -51,21 +56,25 @@ def week_bounds(day: date) -> tuple[date, date]:
     return start, start + timedelta(days=6)
 
 
-def build(db: Session, week_of: date | None = None, province_code: int | None = None) -> WeeklyReport:
+def build(db: Session, week_of: date | None = None, province_code: int | None = None,
+          service_key: str = DEFAULT_SERVICE) -> WeeklyReport:
     week_of = week_of or datetime.now(VN_TZ).date()
     start, end = week_bounds(week_of)
-    units = service.list_units(db, province_code=province_code)
+    svc = service.get_service(db, service_key)
+    units = service.list_units(db, service_key=service_key, province_code=province_code)
     codes = [u.facility_code for u in units if u.facility_code]
     names = dict(db.execute(select(Facility.code, Facility.name).where(Facility.code.in_(codes))).all()) if codes else {}
     t0 = datetime.combine(start, time(), VN_TZ).astimezone(UTC)
     t1 = datetime.combine(end + timedelta(days=1), time(), VN_TZ).astimezone(UTC)
     stmt = (select(RolloutChange, RolloutUnit).join(RolloutUnit, RolloutUnit.id == RolloutChange.unit_id)
-            .where(RolloutChange.at >= t0, RolloutChange.at < t1).order_by(RolloutChange.at, RolloutChange.id))
+            .where(RolloutChange.at >= t0, RolloutChange.at < t1, RolloutUnit.service_key == service_key)
+            .order_by(RolloutChange.at, RolloutChange.id))
     if province_code is not None:
         stmt = stmt.where(RolloutUnit.province_code == province_code)
     changes = [(c, u) for c, u in db.execute(stmt)]
     provinces_only = [u for u in units if u.facility_code is None]
-    return WeeklyReport(start, end, datetime.now(UTC), units, names, changes, service.status_counts(provinces_only),
+    return WeeklyReport(svc.name, start, end, datetime.now(UTC), units, names, changes,
+                        service.status_counts(provinces_only),
                         service.kiosk_summary(db, province_code=province_code))
 
 
@@ -89,7 +98,8 @@ def change_text(field: str, value: str | None) -> str:
 
 def _row(r: WeeklyReport, i: int, u: RolloutUnit) -> list:
     prov, fac = r.unit_name(u)
-    return [i, prov, fac, u.test_batch, u.test_start, u.test_end, service.STATUS_LABELS[u.status],
+    status = service.STATUS_LABELS[u.status] + (" (suy ra khi hợp nhất tỉnh)" if u.basis == "derived" else "")
+    return [i, prov, fac, u.test_batch, u.test_start, u.test_end, status,
             service.ASSESSMENT_LABELS[u.source_assessment], service.ASSESSMENT_LABELS[u.system_assessment],
             _yes(u.machine_ready), _yes(u.access_granted), u.production_date, u.note]
 
@@ -118,7 +128,7 @@ def to_xlsx(r: WeeklyReport) -> bytes:
     ws.title = "Tiến độ"
     ws["A1"] = r.title
     ws["A1"].font = Font(bold=True, size=14)
-    ws["A2"] = f"Lập lúc {vndatetime(r.generated_at)} (giờ Việt Nam). Số tỉnh/thành phố theo trạng thái: " + "; ".join(
+    ws["A2"] = f"{r.subtitle}. Lập lúc {vndatetime(r.generated_at)} (giờ Việt Nam). Số tỉnh/thành phố theo trạng thái: " + "; ".join(
         f"{service.STATUS_LABELS[s]}: {r.counts[s]}" for s in ROLLOUT_STATUSES)
     header(ws, 4, COLUMNS)
     for i, u in enumerate(r.units, 1):
@@ -241,7 +251,7 @@ def to_pdf(r: WeeklyReport) -> bytes:
         canvas.drawRightString(landscape(A4)[0] - 12 * mm, 7 * mm, f"Trang {doc.page}")
         canvas.restoreState()
 
-    story = [p(r.title, h1),
+    story = [p(r.title, h1), p(r.subtitle),
              p("Số tỉnh/thành phố theo trạng thái: " + "; ".join(
                  f"{service.STATUS_LABELS[s]}: {r.counts[s]}" for s in ROLLOUT_STATUSES))]
     rows = [list(COLUMNS)]

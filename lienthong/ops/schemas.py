@@ -16,6 +16,8 @@ class RolloutUnitOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    service_key: str
+    unit_set: Literal["vn34", "vn63"]
     province_code: int
     province_name: str = ""
     facility_code: str | None
@@ -30,6 +32,8 @@ class RolloutUnitOut(BaseModel):
     access_granted: bool
     production_date: date | None
     note: str
+    basis: Literal["recorded", "derived"] = Field(description="derived: the state follows from the merged old "
+                                                              "provinces (NQ 202/2025/QH15), see /rollout/provinces/{code}")
     updated_at: datetime
     updated_by: str | None
     version: int
@@ -57,6 +61,7 @@ class RolloutUpdate(BaseModel):
 class FacilityUnitIn(BaseModel):
     facility_code: str = Field(min_length=5, max_length=5)
     note: str = Field("", max_length=2000)
+    service: str = Field("judicial_vneid", max_length=40)
 
 
 class RolloutChangeOut(BaseModel):
@@ -71,6 +76,9 @@ class RolloutChangeOut(BaseModel):
     old_value: str | None
     new_value: str | None
     note: str
+    effective_on: date
+    source: Literal["manual", "import", "merger", "signal"]
+    source_ref: str | None
 
 
 class RolloutDetail(BaseModel):
@@ -109,3 +117,145 @@ class KioskSummary(BaseModel):
     by_tier: list[KioskAggregateOut]
     by_province: list[KioskAggregateOut]
     items: list[KioskOut]
+
+
+# --- services, history, proposals ---------------------------------------------------------------
+
+
+class ServiceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    key: str
+    name: str
+    description: str
+    builtin: bool
+
+
+class ServiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="lower-case ASCII, digits, underscores")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+
+
+class TimelinePointOut(BaseModel):
+    day: date
+    unit_set: Literal["vn34", "vn63"]
+    counts: dict[str, int]
+
+
+class TimelineOut(BaseModel):
+    service: str
+    reform: dict
+    points: list[TimelinePointOut]
+
+
+class SnapshotOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    service_key: str
+    as_of: date
+    kind: Literal["table", "figures"]
+    unit_set: str
+    title: str
+    source: str
+    source_url: str | None
+    verified: bool
+    verification: str
+    filename: str
+    digest: str
+    imported_at: datetime
+
+
+class SnapshotRowOut(BaseModel):
+    row_no: int
+    province_code: int
+    province_label: str
+    cells: dict
+    values: dict
+    uncertain: list[str]
+
+
+class FigureOut(BaseModel):
+    key: str
+    label: str
+    value: int
+    of: int | None
+    qualifier: str
+    note: str
+
+
+class SummaryFigureOut(BaseModel):
+    key: str
+    label: str
+    group: str
+    computed: int = Field(description="every cell counted as read")
+    certain: int = Field(description="only rows whose cells for this figure are not uncertain")
+    possible: tuple[int, int] = Field(description="range of the true figure if every uncertain cell read otherwise")
+    uncertain_rows: list[str]
+    printed: int | None
+    qualifier: str
+    difference: int | None
+    verdict: Literal["match", "within_uncertain", "unexplained", "not_printed"]
+    explanation: str
+
+
+class SnapshotDetail(BaseModel):
+    snapshot: SnapshotOut
+    rows: list[SnapshotRowOut] = []
+    figures: list[FigureOut] = []
+    printed_snapshot: SnapshotOut | None = None
+    summary: list[SummaryFigureOut] = []
+
+
+class ProposalOut(BaseModel):
+    id: int
+    unit_id: int
+    service_key: str
+    province_code: int
+    province_name: str
+    signal: str
+    signal_label: str
+    proposed: dict
+    evidence: dict
+    evidence_text: str
+    observed_at: datetime
+    created_at: datetime
+    state: Literal["pending", "confirmed", "rejected"]
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_note: str
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field("", max_length=2000)
+
+
+class MemberOut(BaseModel):
+    code: int
+    name: str
+    state: dict | None
+    unit_id: int | None
+    snapshot_rows: list[dict]
+    changes: list[RolloutChangeOut]
+
+
+class ProvincePathOut(BaseModel):
+    service: str
+    service_name: str
+    province_code: int
+    province_name: str
+    unit: RolloutUnitOut
+    basis_text: str
+    merged: bool
+    reform: dict
+    rule: dict | None
+    derived: dict | None
+    members: list[MemberOut]
+    merger_changes: list[RolloutChangeOut]
+    own_changes: list[RolloutChangeOut]
+    proposals: list[ProposalOut]

@@ -62,3 +62,40 @@ def test_legacy_address_maps_province_and_ward_by_name():
 
 def test_fold():
     assert units.fold("  Đặng  Thị Ánh ") == "dang thi anh"
+
+
+def _cross_check_rows():
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "mapping_63_to_34.csv"
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(line for line in fh if not line.startswith("#")))
+
+
+def test_reform_mapping_agrees_with_the_independent_cross_check():
+    """``data/mapping_63_to_34.csv`` (copied from ../shared/domain/rollout/) was derived from the
+    ``vietnam-provinces`` package's old and new commune lists, not from our table: every one of
+    the 63 old provinces, looked up by the name documents use, must map to the same new unit."""
+    rows = _cross_check_rows()
+    assert len(rows) == 63
+    reform = units.reform_between("vn63", "vn34")
+    seen = set()
+    for row in rows:
+        old = units.old_province_by_name(row["province_old"])
+        seen.add(old)
+        assert reform.mapping[old] == int(row["new_province_code"]), row
+        assert units.province_by_name(row["province_new"]) == int(row["new_province_code"]), row
+        assert old in units.members_of(int(row["new_province_code"]))
+    assert seen == {int(c) for c in units.OLD_PROVINCES}
+
+
+@pytest.mark.parametrize("name,code", [("TP. Hồ Chí Minh", 79), ("tp ho chi minh", 79), ("Thừa Thiên Huế", 46),
+                                       ("Bà Rịa - Vũng Tàu", 77), ("Tỉnh Đắk Nông", 67)])
+def test_old_province_names_as_documents_write_them(name, code):
+    assert units.old_province_by_name(name) == code
+
+
+def test_unknown_old_province_name():
+    with pytest.raises(units.UnknownUnit, match="Hà Tây"):
+        units.old_province_by_name("Hà Tây")
