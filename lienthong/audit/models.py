@@ -18,7 +18,7 @@ class AuditEntry(Base):
     sequencer later gives the entry its position in the log (``leaf_index``). ``seq`` is the
     insertion id (paging, newest first); ``leaf_index`` is the order the log commits to.
 
-    Entries written before migration 0004 (``prev_hash`` set) keep their hash chain
+    Entries written before migration 0005 (``prev_hash`` set) keep their hash chain
     (``hash = SHA-256(prev_hash || content)``); their Merkle leaf is that chain hash.
     """
 
@@ -55,7 +55,7 @@ class AuditHead(Base):
     ``tree_size``/``tree_root``/``frontier``/``tree_mac``: the Merkle tree over the sequenced entries (the
     frontier holds the roots of its perfect subtrees, see :class:`lienthong.audit.merkle.Frontier`).
     ``seq``/``hash``/``mac``: the head of the legacy hash chain (entries written before migration
-    0004), frozen: the number of legacy entries, the last one's chain hash, and its HMAC.
+    0005), frozen: the number of legacy entries, the last one's chain hash, and its HMAC.
     """
 
     __tablename__ = "audit_head"

@@ -6,7 +6,7 @@ One pass (:func:`sequence`):
 1. locks the tree state (the ``audit_head`` row; on PostgreSQL with ``SKIP LOCKED``, so a second
    sequencer, e.g. in another server process, skips the pass instead of waiting; on SQLite by
    taking the database write lock);
-2. absorbs entries that already have a position beyond the tree (the entries migration 0004 placed,
+2. absorbs entries that already have a position beyond the tree (the entries migration 0005 placed,
    written before the log became a tree);
 3. reads up to ``batch`` entries without a position, oldest first (a partial index holds exactly
    those), checks each one's hash against its content and its MAC (an entry that fails is left
@@ -97,7 +97,7 @@ def sequence(session: Session, *, batch: int = DEFAULT_BATCH) -> SequenceResult:
             if stored_level(level):
                 nodes.append({"level": level, "idx": idx, "hash": h.hex()})
 
-    # 2. entries placed beyond the tree (migration 0004): absorbed in position order, no gap allowed.
+    # 2. entries placed beyond the tree (migration 0005): absorbed in position order, no gap allowed.
     placed = 0
     while placed < batch:
         rows = session.execute(select(t.c.leaf_index, t.c.hash, t.c.prev_hash).where(t.c.leaf_index >= frontier.size)

@@ -19,7 +19,7 @@ Certificate Transparency / Trillian (RFC 6962 / RFC 9162 Merkle tree, C2SP signe
 * **Proofs**: :func:`prove` gives an entry's RFC 9162 inclusion proof against the latest signed
   checkpoint, and :func:`consistency` the proof that an older checkpoint is a prefix of a newer one.
 
-Entries written before migration 0004 keep their hash chain; they were given the first positions of
+Entries written before migration 0005 keep their hash chain; they were given the first positions of
 the tree by that migration and are verified as a chain, as before (including the chain head's MAC).
 """
 
@@ -82,7 +82,7 @@ def entry_mac(leaf_hex: str) -> str:
 def legacy_chain_hash(prev_hash: str, *, seq: int, at: datetime, actor_type: str, actor_id: str, action: str,
                       resource: str, resource_id: str | None, subject_id: str | None, purpose: str,
                       detail: dict) -> str:
-    """The hash of an entry written before migration 0004: ``SHA-256(prev_hash || canonical JSON)``."""
+    """The hash of an entry written before migration 0005: ``SHA-256(prev_hash || canonical JSON)``."""
     body = json.dumps(
         {
             "seq": seq, "at": _iso(at), "actor_type": actor_type, "actor_id": actor_id,
@@ -245,7 +245,7 @@ class VerifyResult:
     pending: int = 0  # entries committed but not sequenced yet (each checked)
     checkpoints: int = 0  # signed checkpoints checked
     checkpoint: str | None = None  # the latest signed checkpoint (a signed note), when the log is intact
-    legacy: int = 0  # entries of the pre-0004 hash chain among them
+    legacy: int = 0  # entries of the pre-0005 hash chain among them
 
 
 @dataclass

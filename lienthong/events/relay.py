@@ -25,7 +25,7 @@ failed is retried after later ones went through.
 
 :func:`run_relay` loops: passes back to back while there is a backlog; when idle it waits for the
 next commit of outbox rows (PostgreSQL: ``LISTEN lienthong_outbox``, notified by a statement trigger
-on ``outbox``, migration 0005) or ``interval_s`` at most.
+on ``outbox``, migration 0006) or ``interval_s`` at most.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Migration 0004 on a log written by the hash-chain code: the old entries become the first leaves of
+"""Migration 0005 on a log written by the hash-chain code: the old entries become the first leaves of
 the tree, keep being verified as a chain (with the chain head's MAC), and new entries follow them."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def legacy_url(request, tmp_path, monkeypatch, pg_database):
             c.execute(f'CREATE DATABASE "{name}"')
         url, scratch = f"{base}/{name}", (base, name)
     configure(monkeypatch, tmp_path, url)
-    migrate.upgrade(url, "0003")
+    migrate.upgrade(url, "0004")
     rows, last = _legacy_rows(LEGACY)
     with get_engine(url).begin() as conn:
         for r in rows:

@@ -4,16 +4,16 @@ The relay LISTENs on the channel and starts a pass as soon as new events are com
 notification is delivered at commit), instead of polling. A statement trigger: one notification per
 INSERT or COPY, however many rows, and PostgreSQL folds identical notifications of one transaction.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 """
 from typing import Sequence, Union
 
 from alembic import op
 
-revision: str = '0005'
-down_revision: Union[str, None] = '0004'
+revision: str = '0006'
+down_revision: Union[str, None] = '0005'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
